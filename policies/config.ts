@@ -1,0 +1,115 @@
+import { PolicyConfigSchema } from "@pulumi/policy";
+import { DEFAULT_PRIVILEGED_ROLE_PATTERNS } from "./roles/classify";
+import { CLOUD_NAMES, CloudName } from "./graph/clouds";
+
+/** What a user of the pack sets in `--policy-pack-config` for the MFA policies. */
+export interface MfaPolicyConfig {
+    privilegedRolePatterns: string[];
+    useEntraPrivilegedLabel: boolean;
+    exemptions: Exemption[];
+    includeGuests: boolean;
+    includeDisabledAccounts: boolean;
+    /** The national cloud; absent means `ARM_ENVIRONMENT`, else the public cloud. */
+    cloud?: CloudName;
+    /** How long the pack may spend asking Graph in one stack evaluation. */
+    verificationBudgetSeconds: number;
+}
+
+export interface Exemption {
+    /** A user principal name or an object id. */
+    user: string;
+    reason: string;
+    /** An ISO date (`2026-12-31`); the exemption stops counting after that day. */
+    expires?: string;
+}
+
+export const DEFAULT_CONFIG: MfaPolicyConfig = {
+    privilegedRolePatterns: DEFAULT_PRIVILEGED_ROLE_PATTERNS,
+    useEntraPrivilegedLabel: false,
+    exemptions: [],
+    includeGuests: true,
+    includeDisabledAccounts: false,
+    verificationBudgetSeconds: 120,
+};
+
+/** The policy's `configSchema`: Pulumi validates users' config against it and fills the defaults. */
+export const mfaPolicyConfigSchema: PolicyConfigSchema = {
+    properties: {
+        privilegedRolePatterns: {
+            type: "array",
+            items: { type: "string", minLength: 1 },
+            default: DEFAULT_CONFIG.privilegedRolePatterns,
+            description:
+                "Role names that make a user privileged, as case-insensitive globs (* matches anything). A privileged user is out of scope of the non-privileged rule.",
+        },
+        useEntraPrivilegedLabel: {
+            type: "boolean",
+            default: DEFAULT_CONFIG.useEntraPrivilegedLabel,
+            description: "Also treat Entra roles that Microsoft labels PRIVILEGED (e.g. Global Reader is not; Helpdesk Administrator is) as privileged.",
+        },
+        exemptions: {
+            type: "array",
+            default: DEFAULT_CONFIG.exemptions,
+            description: "Accounts exempt from the rule, such as break-glass accounts. Each needs a reason; an expired exemption stops counting.",
+            items: {
+                type: "object",
+                required: ["user", "reason"],
+                additionalProperties: false,
+                properties: {
+                    user: { type: "string", minLength: 1, description: "User principal name or object id." },
+                    reason: { type: "string", minLength: 1 },
+                    expires: { type: "string", pattern: "^\\d{4}-\\d{2}-\\d{2}$", description: "Last day the exemption counts (YYYY-MM-DD, UTC)." },
+                },
+            },
+        },
+        includeGuests: {
+            type: "boolean",
+            default: DEFAULT_CONFIG.includeGuests,
+            description: "Check guest (B2B) users too.",
+        },
+        includeDisabledAccounts: {
+            type: "boolean",
+            default: DEFAULT_CONFIG.includeDisabledAccounts,
+            description: "Check accounts with sign-in disabled too.",
+        },
+        cloud: {
+            type: "string",
+            enum: [...CLOUD_NAMES],
+            description: "The Microsoft cloud of the tenant. Unset: ARM_ENVIRONMENT, else public.",
+        },
+        verificationBudgetSeconds: {
+            type: "number",
+            minimum: 1,
+            maximum: 3600,
+            default: DEFAULT_CONFIG.verificationBudgetSeconds,
+            description: "Most time spent asking Microsoft Graph per stack; users not verified by then are reported as unverified.",
+        },
+    },
+};
+
+/** Reads the policy config defensively: the engine validates it, but a bad value must not crash a preview. */
+export function readMfaPolicyConfig(raw: Record<string, unknown>): MfaPolicyConfig {
+    const strings = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : undefined);
+    const boolean = (value: unknown, fallback: boolean) => (typeof value === "boolean" ? value : fallback);
+    const budget = raw.verificationBudgetSeconds;
+    return {
+        privilegedRolePatterns: strings(raw.privilegedRolePatterns) ?? DEFAULT_CONFIG.privilegedRolePatterns,
+        useEntraPrivilegedLabel: boolean(raw.useEntraPrivilegedLabel, DEFAULT_CONFIG.useEntraPrivilegedLabel),
+        exemptions: Array.isArray(raw.exemptions) ? raw.exemptions.filter(isExemption) : DEFAULT_CONFIG.exemptions,
+        includeGuests: boolean(raw.includeGuests, DEFAULT_CONFIG.includeGuests),
+        includeDisabledAccounts: boolean(raw.includeDisabledAccounts, DEFAULT_CONFIG.includeDisabledAccounts),
+        cloud: CLOUD_NAMES.find((name) => name === raw.cloud),
+        verificationBudgetSeconds: typeof budget === "number" && budget > 0 ? budget : DEFAULT_CONFIG.verificationBudgetSeconds,
+    };
+}
+
+function isExemption(value: unknown): value is Exemption {
+    const candidate = value as Partial<Exemption> | null;
+    return (
+        typeof candidate === "object" &&
+        candidate !== null &&
+        typeof candidate.user === "string" &&
+        typeof candidate.reason === "string" &&
+        (candidate.expires === undefined || typeof candidate.expires === "string")
+    );
+}

@@ -1,0 +1,174 @@
+import { GraphOptions } from "./defaults";
+import { retryDelayMs, sleep } from "./retry";
+import { GraphRequest, GraphResponse, GraphTransport, GraphTransportError } from "./types";
+
+/** The final answer for one sub-request: Graph's response, or why there was none. */
+export type SubRequestOutcome = GraphResponse | GraphTransportError;
+
+export interface BatchRunOptions extends GraphOptions {
+    version: GraphRequest["version"];
+    /** Epoch ms after which nothing more is sent; unanswered requests fail with the budget error. */
+    deadline: number;
+}
+
+export interface Clock {
+    now(): number;
+    sleep(ms: number): Promise<void>;
+}
+
+const systemClock: Clock = { now: () => Date.now(), sleep };
+
+interface PendingRequest {
+    path: string;
+    attempts: number;
+    notBefore: number;
+    lastOutcome?: SubRequestOutcome;
+}
+
+/**
+ * Sends GET requests through `/$batch` in groups of `batchSize`, a bounded number of batches in
+ * flight, and retries each sub-request on its own: Graph throttles sub-requests one by one and
+ * the Graph SDKs do not retry inside a batch
+ * (https://learn.microsoft.com/graph/throttling#throttling-and-batching).
+ * A 401 makes the credential be asked again, once per run.
+ */
+export class BatchRunner {
+    private credentialRefreshed = false;
+
+    constructor(
+        private readonly transport: GraphTransport,
+        private readonly options: BatchRunOptions,
+        private readonly clock: Clock = systemClock,
+    ) {}
+
+    async getAll(paths: readonly string[]): Promise<Map<string, SubRequestOutcome>> {
+        const outcomes = new Map<string, SubRequestOutcome>();
+        const queue: PendingRequest[] = [...new Set(paths)].map((path) => ({ path, attempts: 0, notBefore: 0 }));
+        let inFlight = 0;
+
+        const lane = async (): Promise<void> => {
+            for (;;) {
+                const now = this.clock.now();
+                if (now >= this.options.deadline) {
+                    for (const request of queue.splice(0)) outcomes.set(request.path, budgetSpent(request));
+                    if (inFlight === 0) return;
+                }
+                const ready = takeReady(queue, now, this.options.batchSize);
+                if (ready.length === 0) {
+                    if (queue.length === 0 && inFlight === 0) return;
+                    const nextReady = Math.min(...queue.map((r) => r.notBefore), now + 50);
+                    await this.clock.sleep(Math.max(1, Math.min(nextReady, this.options.deadline) - now));
+                    continue;
+                }
+                inFlight++;
+                try {
+                    const answers = await this.sendBatch(ready);
+                    for (const request of ready) this.settle(request, answers.get(request.path)!, queue, outcomes);
+                } finally {
+                    inFlight--;
+                }
+            }
+        };
+
+        const lanes = Math.max(1, Math.min(this.options.maxBatchesInFlight, Math.ceil(queue.length / this.options.batchSize)));
+        await Promise.all(Array.from({ length: lanes }, lane));
+        return outcomes;
+    }
+
+    /** Decides, for one answered sub-request, between done and another try. */
+    private settle(request: PendingRequest, outcome: SubRequestOutcome, queue: PendingRequest[], outcomes: Map<string, SubRequestOutcome>): void {
+        const now = this.clock.now();
+        request.lastOutcome = outcome;
+        if (!(outcome instanceof GraphTransportError) && outcome.status === 401 && !this.credentialRefreshed) {
+            // The token may have expired mid-run: ask the credential once more, then retry at once.
+            this.credentialRefreshed = true;
+            this.transport.refreshCredential();
+            queue.push({ ...request, notBefore: now });
+            return;
+        }
+        request.attempts++;
+        const delay = retryDelayMs(outcome, request.attempts, this.options, now);
+        if (delay !== undefined && now + delay < this.options.deadline) {
+            queue.push({ ...request, notBefore: now + delay });
+        } else {
+            outcomes.set(request.path, outcome);
+        }
+    }
+
+    /** One `$batch` POST; every sub-request gets an outcome, whatever happens to the batch. */
+    private async sendBatch(requests: PendingRequest[]): Promise<Map<string, SubRequestOutcome>> {
+        const ids = requests.map((_, index) => String(index + 1));
+        const body = { requests: requests.map((request, index) => ({ id: ids[index], method: "GET", url: request.path })) };
+        const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, this.options.deadline - this.clock.now()));
+        let reply: GraphResponse | GraphTransportError;
+        try {
+            reply = await this.transport.send({ method: "POST", version: this.options.version, path: "/$batch", body, timeoutMs });
+        } catch (error) {
+            reply = error instanceof GraphTransportError ? error : new GraphTransportError("network", String(error));
+        }
+        const answers = new Map<string, SubRequestOutcome>();
+        const subResponses = reply instanceof GraphTransportError || reply.status !== 200 ? reply : readBatchReply(reply.body, ids);
+        requests.forEach((request, index) =>
+            answers.set(request.path, subResponses instanceof Map ? subResponses.get(ids[index])! : subResponses),
+        );
+        return answers;
+    }
+}
+
+function takeReady(queue: PendingRequest[], now: number, max: number): PendingRequest[] {
+    const ready: PendingRequest[] = [];
+    for (let i = 0; i < queue.length && ready.length < max; ) {
+        if (queue[i].notBefore <= now) ready.push(...queue.splice(i, 1));
+        else i++;
+    }
+    return ready;
+}
+
+function budgetSpent(request: PendingRequest): GraphTransportError {
+    const last = request.lastOutcome;
+    const lastAnswer = last === undefined ? "" : last instanceof GraphTransportError ? ` (last: ${last.message})` : ` (last answer: HTTP ${last.status})`;
+    return new GraphTransportError("timeout", `the verification time budget ran out before Graph answered${lastAnswer}`);
+}
+
+/**
+ * Reads a `$batch` reply into one outcome per id. Graph answers 200 for the batch whatever the
+ * sub-requests got; a reply that lacks or repeats an id is unreadable for that id, never a guess.
+ */
+export function readBatchReply(body: unknown, ids: readonly string[]): Map<string, SubRequestOutcome> {
+    const outcomes = new Map<string, SubRequestOutcome>();
+    const responses = (body as { responses?: unknown } | null)?.responses;
+    if (!Array.isArray(responses)) {
+        const malformed = new GraphTransportError("malformed", "the $batch reply has no 'responses' list");
+        ids.forEach((id) => outcomes.set(id, malformed));
+        return outcomes;
+    }
+    const seen = new Map<string, number>();
+    for (const response of responses as { id?: unknown }[]) {
+        const id = String(response?.id);
+        seen.set(id, (seen.get(id) ?? 0) + 1);
+    }
+    for (const id of ids) {
+        const count = seen.get(id) ?? 0;
+        const response = responses.find((r: { id?: unknown }) => String(r?.id) === id) as
+            | { status?: unknown; headers?: unknown; body?: unknown }
+            | undefined;
+        if (count === 0) {
+            outcomes.set(id, new GraphTransportError("malformed", "the $batch reply had no answer for this request"));
+        } else if (count > 1) {
+            outcomes.set(id, new GraphTransportError("malformed", "the $batch reply answered this request more than once"));
+        } else if (typeof response?.status !== "number") {
+            outcomes.set(id, new GraphTransportError("malformed", "the $batch reply gave this request no status"));
+        } else {
+            outcomes.set(id, { status: response.status, headers: lowerCaseKeys(response.headers), body: response.body });
+        }
+    }
+    return outcomes;
+}
+
+function lowerCaseKeys(headers: unknown): Record<string, string> {
+    const lowered: Record<string, string> = {};
+    if (typeof headers === "object" && headers !== null) {
+        for (const [key, value] of Object.entries(headers)) lowered[key.toLowerCase()] = String(value);
+    }
+    return lowered;
+}

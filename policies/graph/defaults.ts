@@ -1,0 +1,26 @@
+/** How the pack talks to Graph. One object, so every knob and its reason is in one place. */
+export interface GraphOptions {
+    /** Graph accepts at most 20 requests in one `$batch` (https://learn.microsoft.com/graph/json-batching). */
+    batchSize: number;
+    /** Batches in flight at once. Graph throttles per app and tenant, so more lanes only buy more 429s. */
+    maxBatchesInFlight: number;
+    /** Tries per request or sub-request, the first included. */
+    maxAttempts: number;
+    /** One HTTP request's timeout. */
+    requestTimeoutMs: number;
+    /** Back-off when Graph gives no Retry-After: base * 2^(attempt-1), with jitter, capped. */
+    backoffBaseMs: number;
+    backoffMaxMs: number;
+    /** A Retry-After longer than this is not waited for; the request fails as throttled. */
+    maxRetryAfterMs: number;
+}
+
+export const GRAPH_DEFAULTS = {
+    batchSize: 20,
+    maxBatchesInFlight: 4,
+    maxAttempts: 5,
+    requestTimeoutMs: 30_000,
+    backoffBaseMs: 500,
+    backoffMaxMs: 8_000,
+    maxRetryAfterMs: 60_000,
+} satisfies GraphOptions;

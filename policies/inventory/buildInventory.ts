@@ -1,0 +1,390 @@
+import { RoleCatalog } from "../roles/catalog";
+import {
+    MalformedValue,
+    PropertyBag,
+    readBoolean,
+    readNonEmptyString,
+    readString,
+    readStringList,
+    StringRead,
+    UNKNOWN,
+} from "./propertyValues";
+import { ResourceKind, resourceKindOf } from "./resourceTypes";
+import { HeldRole, Inventory, InventoryProblem, InventoryUser, StackResourceSnapshot } from "./types";
+
+interface KindedResource extends StackResourceSnapshot {
+    kind: ResourceKind;
+}
+
+interface StackGroup {
+    urn: string;
+    objectId?: string;
+    displayName: string;
+    members: Principal[];
+}
+
+/** Whom an assignment or a membership points at. */
+type Principal =
+    | { kind: "user"; user: InventoryUser }
+    | { kind: "group"; group: StackGroup }
+    | { kind: "outside"; objectId: string }
+    | { kind: "unresolved"; reason: string };
+
+type RoleName = Pick<HeldRole, "name" | "entraPrivileged" | "unnamedBecause"> & { reference: string };
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Azure `principalType`s that are not people; their assignments never make a user privileged. */
+const NON_USER_PRINCIPAL_TYPES = new Set(["serviceprincipal", "foreigngroup", "device"]);
+
+/**
+ * Builds the identity inventory of a stack: its users, and every role each user holds through
+ * the stack's Azure RBAC and Entra directory role assignments, directly or through groups.
+ * Pure and total: unknown values (preview) are followed through `propertyDependencies`, and
+ * anything unreadable becomes an `InventoryProblem` instead of a guess.
+ */
+export function buildInventory(resources: readonly StackResourceSnapshot[], catalog: RoleCatalog): Inventory {
+    return new InventoryBuilder(resources, catalog).build();
+}
+
+class InventoryBuilder {
+    private readonly problems: InventoryProblem[] = [];
+    private readonly byUrn = new Map<string, KindedResource>();
+    private readonly users = new Map<string, InventoryUser>();
+    private readonly usersByObjectId = new Map<string, InventoryUser>();
+    private readonly groupsByUrn = new Map<string, StackGroup>();
+    private readonly groupsByObjectId = new Map<string, StackGroup>();
+
+    constructor(resources: readonly StackResourceSnapshot[], private readonly catalog: RoleCatalog) {
+        for (const resource of resources) {
+            const kind = resourceKindOf(resource.type);
+            if (!kind) continue;
+            if (this.byUrn.has(resource.urn)) {
+                this.problem(resource.urn, "appears twice in the stack; only its first copy is read");
+                continue;
+            }
+            this.byUrn.set(resource.urn, { ...resource, kind });
+        }
+    }
+
+    build(): Inventory {
+        const all = [...this.byUrn.values()];
+        all.filter((r) => r.kind === "user").forEach((r) => this.addUser(r));
+        all.filter((r) => r.kind === "invitation").forEach((r) => this.addInvitation(r));
+        all.filter((r) => r.kind === "group").forEach((r) => this.addGroup(r));
+        all.filter((r) => r.kind === "group").forEach((r) => this.addGroupMembers(r));
+        all.filter((r) => r.kind === "groupMember").forEach((r) => this.addGroupMember(r));
+        for (const resource of all) {
+            switch (resource.kind) {
+                case "azureRoleAssignment":
+                case "classicRoleAssignment":
+                    this.addAzureRoleAssignment(resource);
+                    break;
+                case "directoryRoleAssignment":
+                    this.grant(resource, "principalObjectId", this.entraRoleOfAssignment(resource));
+                    break;
+                case "directoryRoleMember":
+                    this.grant(resource, "memberObjectId", this.entraRoleOfMember(resource));
+                    break;
+            }
+        }
+        return { users: [...this.users.values()], problems: this.problems };
+    }
+
+    private problem(urn: string, message: string): void {
+        this.problems.push({ urn, message });
+    }
+
+    /** A string property; a malformed one is recorded as a problem and read as absent. */
+    private string(resource: KindedResource, property: string, read = readString): string | typeof UNKNOWN | undefined {
+        const value: StringRead = read(resource.props, property);
+        if (value instanceof MalformedValue) {
+            this.problem(resource.urn, `cannot be read: ${value.describe()}`);
+            return undefined;
+        }
+        return value;
+    }
+
+    private addUser(resource: KindedResource): void {
+        const objectId = this.string(resource, "objectId", readNonEmptyString);
+        const userPrincipalName = this.string(resource, "userPrincipalName", readNonEmptyString);
+        const userType = this.string(resource, "userType", readNonEmptyString);
+        const enabled = readBoolean(resource.props, "accountEnabled");
+        if (enabled instanceof MalformedValue) this.problem(resource.urn, `cannot be read: ${enabled.describe()}`);
+        this.addStackUser(resource, {
+            objectId,
+            userPrincipalName: typeof userPrincipalName === "string" ? userPrincipalName : undefined,
+            // The provider creates accounts enabled unless told otherwise.
+            accountEnabled: enabled === undefined ? true : typeof enabled === "boolean" ? enabled : undefined,
+            isGuest: userType === "Guest",
+            displayName: typeof userPrincipalName === "string" ? userPrincipalName : resource.name,
+        });
+    }
+
+    private addInvitation(resource: KindedResource): void {
+        const email = this.string(resource, "userEmailAddress", readNonEmptyString);
+        const userType = this.string(resource, "userType", readNonEmptyString);
+        this.addStackUser(resource, {
+            objectId: this.string(resource, "userId", readNonEmptyString),
+            accountEnabled: true,
+            // An invitation makes a Guest unless it asks for a Member.
+            isGuest: userType !== "Member",
+            displayName: typeof email === "string" ? email : resource.name,
+        });
+    }
+
+    private addStackUser(
+        resource: KindedResource,
+        fields: Omit<InventoryUser, "key" | "urn" | "objectId" | "isNew" | "roles"> & { objectId: string | typeof UNKNOWN | undefined },
+    ): void {
+        const { objectId, ...rest } = fields;
+        const user: InventoryUser = {
+            ...rest,
+            key: resource.urn,
+            urn: resource.urn,
+            objectId: typeof objectId === "string" ? objectId : undefined,
+            isNew: objectId === UNKNOWN,
+            roles: [],
+        };
+        this.users.set(user.key, user);
+        if (user.objectId) this.usersByObjectId.set(user.objectId.toLowerCase(), user);
+    }
+
+    private addGroup(resource: KindedResource): void {
+        const objectId = this.string(resource, "objectId", readNonEmptyString);
+        const displayName = this.string(resource, "displayName", readNonEmptyString);
+        const group: StackGroup = {
+            urn: resource.urn,
+            objectId: typeof objectId === "string" ? objectId : undefined,
+            displayName: typeof displayName === "string" ? displayName : resource.name,
+            members: [],
+        };
+        this.groupsByUrn.set(group.urn, group);
+        if (group.objectId) this.groupsByObjectId.set(group.objectId.toLowerCase(), group);
+    }
+
+    private addGroupMembers(resource: KindedResource): void {
+        const group = this.groupsByUrn.get(resource.urn)!;
+        const members = readStringList(resource.props, "members");
+        if (members instanceof MalformedValue) {
+            this.problem(resource.urn, `cannot be read: ${members.describe()}`);
+            return;
+        }
+        if (members === undefined) return;
+        const known = members === UNKNOWN ? [] : members.filter((m): m is string => typeof m === "string");
+        group.members.push(...known.map((id) => this.principalById(id)));
+        if (members === UNKNOWN || members.some((m) => m === UNKNOWN)) {
+            group.members.push(...this.principalsFromDependencies(resource, "members"));
+        }
+    }
+
+    private addGroupMember(resource: KindedResource): void {
+        const groups = this.principalsOf(resource, "groupObjectId").filter((p) => p.kind === "group");
+        if (groups.length === 0) {
+            // A membership of a group outside the stack grants nothing the stack can see.
+            return;
+        }
+        const members = this.principalsOf(resource, "memberObjectId");
+        for (const principal of groups) {
+            if (principal.kind === "group") principal.group.members.push(...members);
+        }
+    }
+
+    /** Resolves a principal-valued property to principals, following dependencies when unknown. */
+    private principalsOf(resource: KindedResource, property: string): Principal[] {
+        const value = this.string(resource, property, readNonEmptyString);
+        if (typeof value === "string") return [this.principalById(value)];
+        if (value === UNKNOWN) {
+            const principals = this.principalsFromDependencies(resource, property);
+            return principals.length > 0
+                ? principals
+                : [{ kind: "unresolved", reason: `its '${property}' is unknown until the deployment runs and comes from no user or group of the stack` }];
+        }
+        return [{ kind: "unresolved", reason: `it has no '${property}'` }];
+    }
+
+    private principalsFromDependencies(resource: KindedResource, property: string): Principal[] {
+        const principals: Principal[] = [];
+        for (const urn of resource.propertyDependencies[property] ?? []) {
+            const user = this.users.get(urn);
+            const group = this.groupsByUrn.get(urn);
+            if (user) principals.push({ kind: "user", user });
+            else if (group) principals.push({ kind: "group", group });
+        }
+        return principals;
+    }
+
+    private principalById(objectId: string): Principal {
+        const id = objectId.toLowerCase();
+        const user = this.usersByObjectId.get(id);
+        if (user) return { kind: "user", user };
+        const group = this.groupsByObjectId.get(id);
+        if (group) return { kind: "group", group };
+        return { kind: "outside", objectId };
+    }
+
+    private addAzureRoleAssignment(resource: KindedResource): void {
+        const principalType = this.string(resource, "principalType", readNonEmptyString);
+        const type = typeof principalType === "string" ? principalType.toLowerCase() : undefined;
+        if (type && NON_USER_PRINCIPAL_TYPES.has(type)) return;
+        this.grant(resource, "principalId", this.azureRoleOfAssignment(resource), type === "group");
+    }
+
+    /** Gives `role` to every user the assignment's principal property resolves to. */
+    private grant(resource: KindedResource, principalProperty: string, role: RoleName, principalIsGroup = false): void {
+        for (const principal of this.principalsOf(resource, principalProperty)) {
+            const held: HeldRole = {
+                ...role,
+                system: resource.kind === "azureRoleAssignment" || resource.kind === "classicRoleAssignment" ? "azure-rbac" : "entra-directory",
+                assignmentUrn: resource.urn,
+            };
+            switch (principal.kind) {
+                case "user":
+                    principal.user.roles.push(held);
+                    break;
+                case "group":
+                    for (const user of this.usersInGroup(principal.group)) {
+                        user.roles.push({ ...held, viaGroup: principal.group.displayName });
+                    }
+                    break;
+                case "outside":
+                    if (principalIsGroup) {
+                        this.problem(
+                            resource.urn,
+                            `gives ${describeRole(role)} to group ${principal.objectId}, which is not in the stack; its members are not checked for this role`,
+                        );
+                    } else {
+                        this.outsideUser(principal.objectId).roles.push(held);
+                    }
+                    break;
+                case "unresolved":
+                    this.problem(resource.urn, `gives ${describeRole(role)} to a principal the pack cannot identify: ${principal.reason}`);
+                    break;
+            }
+        }
+    }
+
+    /** Every user in a group, through nested groups; membership cycles are walked once. */
+    private usersInGroup(group: StackGroup, seen = new Set<StackGroup>()): InventoryUser[] {
+        if (seen.has(group)) return [];
+        seen.add(group);
+        const users = new Set<InventoryUser>();
+        for (const member of group.members) {
+            if (member.kind === "user") users.add(member.user);
+            else if (member.kind === "group") this.usersInGroup(member.group, seen).forEach((u) => users.add(u));
+            else if (member.kind === "outside") users.add(this.outsideUser(member.objectId));
+        }
+        return [...users];
+    }
+
+    /** A user the stack does not create but gives a role to; Graph is asked about it by id. */
+    private outsideUser(objectId: string): InventoryUser {
+        const key = `objectId:${objectId.toLowerCase()}`;
+        let user = this.users.get(key);
+        if (!user) {
+            user = { key, objectId, displayName: objectId, isGuest: false, isNew: false, roles: [] };
+            this.users.set(key, user);
+            this.usersByObjectId.set(objectId.toLowerCase(), user);
+        }
+        return user;
+    }
+
+    private azureRoleOfAssignment(resource: KindedResource): RoleName {
+        if (resource.kind === "classicRoleAssignment") {
+            const name = this.string(resource, "roleDefinitionName", readNonEmptyString);
+            if (typeof name === "string") return { name, reference: name };
+        }
+        const id = this.string(resource, "roleDefinitionId", readNonEmptyString);
+        if (id === UNKNOWN) {
+            const definition = this.dependency(resource, "roleDefinitionId", ["azureRoleDefinition", "classicRoleDefinition"]);
+            const name = definition && this.customRoleName(definition);
+            return name
+                ? { name, reference: definition.urn }
+                : { reference: "a role definition id unknown until the deployment runs", unnamedBecause: "its id is unknown during preview and comes from no role definition of the stack" };
+        }
+        if (id === undefined) {
+            return { reference: "no role definition", unnamedBecause: "the assignment names no role definition" };
+        }
+        const guid = lastGuidSegment(id);
+        const custom = [...this.byUrn.values()].find(
+            (r) => (r.kind === "azureRoleDefinition" || r.kind === "classicRoleDefinition") && this.definesRole(r, id, guid),
+        );
+        const name = (custom && this.customRoleName(custom)) ?? (guid && this.catalog.azureRoleName(guid));
+        return name
+            ? { name, reference: id }
+            : { reference: id, unnamedBecause: "it is neither an Azure built-in role nor a role definition of this stack" };
+    }
+
+    private definesRole(definition: KindedResource, id: string, guid: string | undefined): boolean {
+        const ids = ["id", "name", "roleDefinitionId", "roleDefinitionResourceId"]
+            .map((p) => definition.props[p])
+            .filter((v): v is string => typeof v === "string")
+            .map((v) => v.toLowerCase());
+        return ids.includes(id.toLowerCase()) || (guid !== undefined && ids.some((v) => lastGuidSegment(v) === guid));
+    }
+
+    private customRoleName(definition: KindedResource): string | undefined {
+        // azure-native calls it roleName; the classic provider calls it name.
+        const name = this.string(definition, definition.kind === "azureRoleDefinition" ? "roleName" : "name", readNonEmptyString);
+        return typeof name === "string" ? name : undefined;
+    }
+
+    private entraRoleOfAssignment(resource: KindedResource): RoleName {
+        const roleId = this.string(resource, "roleId", readNonEmptyString);
+        if (typeof roleId === "string") {
+            const role = this.catalog.entraRole(roleId);
+            return role
+                ? { name: role.name, entraPrivileged: role.privileged, reference: roleId }
+                : { reference: roleId, unnamedBecause: "it is not an Entra built-in role template id (a custom directory role?)" };
+        }
+        if (roleId === UNKNOWN) {
+            const directoryRole = this.dependency(resource, "roleId", ["directoryRole"]);
+            if (directoryRole) return this.entraRoleOfDirectoryRole(directoryRole);
+        }
+        return { reference: "an unknown directory role", unnamedBecause: "its role id is unknown and comes from no directory role of the stack" };
+    }
+
+    private entraRoleOfMember(resource: KindedResource): RoleName {
+        const roleObjectId = this.string(resource, "roleObjectId", readNonEmptyString);
+        const directoryRole =
+            typeof roleObjectId === "string"
+                ? [...this.byUrn.values()].find((r) => r.kind === "directoryRole" && readString(r.props, "objectId") === roleObjectId)
+                : roleObjectId === UNKNOWN
+                  ? this.dependency(resource, "roleObjectId", ["directoryRole"])
+                  : undefined;
+        if (directoryRole) return this.entraRoleOfDirectoryRole(directoryRole);
+        return {
+            reference: typeof roleObjectId === "string" ? roleObjectId : "an unknown directory role",
+            unnamedBecause: "the directory role it adds to is not a DirectoryRole resource of this stack",
+        };
+    }
+
+    private entraRoleOfDirectoryRole(directoryRole: KindedResource): RoleName {
+        const templateId = this.string(directoryRole, "templateId", readNonEmptyString);
+        const displayName = this.string(directoryRole, "displayName", readNonEmptyString);
+        const byTemplate = typeof templateId === "string" ? this.catalog.entraRole(templateId) : undefined;
+        const byName = typeof displayName === "string" ? this.catalog.entraRoleByName(displayName) : undefined;
+        const name = byTemplate?.name ?? (typeof displayName === "string" ? displayName : undefined);
+        return name
+            ? { name, entraPrivileged: (byTemplate ?? byName)?.privileged, reference: directoryRole.urn }
+            : { reference: directoryRole.urn, unnamedBecause: "the directory role has neither a known template id nor a display name" };
+    }
+
+    /** The first resource of the given kinds that fed `property`. */
+    private dependency(resource: KindedResource, property: string, kinds: ResourceKind[]): KindedResource | undefined {
+        return (resource.propertyDependencies[property] ?? [])
+            .map((urn) => this.byUrn.get(urn))
+            .find((r): r is KindedResource => r !== undefined && kinds.includes(r.kind));
+    }
+}
+
+function lastGuidSegment(id: string): string | undefined {
+    const last = id.split("/").pop()?.toLowerCase();
+    return last && GUID.test(last) ? last : undefined;
+}
+
+export function describeRole(role: Pick<HeldRole, "name" | "reference">): string {
+    return role.name ? `'${role.name}'` : `the role ${role.reference}`;
+}
+
+export type { PropertyBag };

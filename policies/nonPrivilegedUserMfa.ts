@@ -1,0 +1,58 @@
+import { StackValidationPolicy } from "@pulumi/policy";
+import { mfaPolicyConfigSchema, readMfaPolicyConfig } from "./config";
+import { CLOUDS } from "./graph/clouds";
+import { resolveGraphConnection } from "./graph/connection";
+import { noncompliantMessage } from "./report/messages";
+import { PolicyDependencies, StackEvaluator } from "./stackEvaluation";
+
+export const NON_PRIVILEGED_USER_MFA = "entra-non-privileged-user-mfa";
+
+/**
+ * Every Entra ID user who holds no privileged role must have MFA (Conformity ActiveDirectory-002;
+ * CIS Microsoft Azure Foundations "Multi-Factor Auth Status is Enabled for all Non-Privileged Users").
+ */
+export function nonPrivilegedUserMfa(dependencies: PolicyDependencies, evaluator: StackEvaluator): StackValidationPolicy {
+    return {
+        name: NON_PRIVILEGED_USER_MFA,
+        displayName: "MFA for non-privileged Entra ID users",
+        description:
+            "Checks that every Microsoft Entra ID user in the stack, or given a role by it, who holds no privileged role (Owner, *Contributor, *Administrator) has multi-factor authentication.",
+        enforcementLevel: "mandatory",
+        severity: "high",
+        framework: {
+            name: "CIS Microsoft Azure Foundations Benchmark",
+            version: "3.0.0",
+            reference: "2.1.3",
+            specification: "Ensure that 'Multi-Factor Auth Status' is 'Enabled' for all Non-Privileged Users (v2.x: 1.1.3; Trend Micro Conformity ActiveDirectory-002).",
+        },
+        tags: ["entra-id", "mfa", "identity", "cis-azure-2.1.3", "conformity-activedirectory-002"],
+        url: "https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates",
+        remediationSteps: [
+            "Turn on per-user MFA for each user the policy names, with the command in its message:",
+            `az rest --method PATCH --uri 'https://graph.microsoft.com/beta/users/<object id>/authentication/requirements' --body '{"perUserMfaState":"enabled"}'`,
+            "or require MFA for the user through Conditional Access. A user who must not have MFA (a break-glass account) goes in the policy's `exemptions` with a reason and an expiry date.",
+        ].join("\n"),
+        configSchema: mfaPolicyConfigSchema,
+        validateStack: async (args, reportViolation) => {
+            const config = readMfaPolicyConfig(args.getConfig<Record<string, unknown>>());
+            const result = await evaluator.evaluate(args.resources, config);
+            // A failed evaluation is reported by the unverified-users policy; it never fails users.
+            if (!("evaluation" in result)) return;
+            const graphBaseUrl = graphRootFor(dependencies.env, config.cloud);
+            for (const verdict of result.evaluation.verdicts) {
+                if (verdict.kind === "noncompliant") {
+                    reportViolation(noncompliantMessage(verdict, graphBaseUrl), verdict.user.urn ?? verdict.user.roles[0]?.assignmentUrn);
+                }
+            }
+        },
+    };
+}
+
+/** The Graph root to show in fixes; falls back to the cloud's when the environment is refused. */
+function graphRootFor(env: NodeJS.ProcessEnv, cloud: keyof typeof CLOUDS | undefined): string {
+    try {
+        return resolveGraphConnection(env, cloud).graphBaseUrl;
+    } catch {
+        return CLOUDS[cloud ?? "public"].graph;
+    }
+}

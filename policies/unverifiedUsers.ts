@@ -1,0 +1,44 @@
+import { StackValidationPolicy } from "@pulumi/policy";
+import { NON_PRIVILEGED_USER_MFA } from "./nonPrivilegedUserMfa";
+import { REQUIRED_PERMISSION } from "./graph/perUserMfa";
+import { problemMessage, unverifiedMessage } from "./report/messages";
+import { StackEvaluator } from "./stackEvaluation";
+
+export const UNVERIFIED_USERS = "entra-mfa-unverified-users";
+
+/**
+ * Names every user whose MFA could not be verified, and why. A fault (no sign-in, 403, throttling,
+ * unreadable properties) is a verdict of its own: it neither passes nor fails a user. Advisory by
+ * default so a Graph outage does not block deployments; set it to mandatory to block until verified.
+ */
+export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolicy {
+    return {
+        name: UNVERIFIED_USERS,
+        displayName: "Users whose MFA could not be verified",
+        description: `Reports each user that ${NON_PRIVILEGED_USER_MFA} could not verify (Graph unreachable, access denied, throttled, or unreadable stack properties), with the cause. Uses the scope settings of ${NON_PRIVILEGED_USER_MFA}.`,
+        enforcementLevel: "advisory",
+        severity: "medium",
+        tags: ["entra-id", "mfa", "identity", "verification"],
+        url: "https://learn.microsoft.com/graph/api/authentication-get-requirements",
+        remediationSteps: [
+            `Give the identity the pack runs as ${REQUIRED_PERMISSION}.`,
+            "Make sure the credential works where the preview runs: `az login`, AZURE_TENANT_ID/AZURE_CLIENT_ID with a secret or federated token (OIDC), or a managed identity.",
+            "Then run the preview again.",
+        ].join("\n"),
+        validateStack: async (args, reportViolation) => {
+            const result = await evaluator.evaluate(args.resources);
+            if (!("evaluation" in result)) {
+                reportViolation(`Could not verify multi-factor authentication for any user: ${result.failure}.`);
+                return;
+            }
+            for (const verdict of result.evaluation.verdicts) {
+                if (verdict.kind === "unverified") {
+                    reportViolation(unverifiedMessage(verdict), verdict.user.urn ?? verdict.user.roles[0]?.assignmentUrn);
+                }
+            }
+            for (const problem of result.evaluation.problems) {
+                reportViolation(problemMessage(problem), problem.urn);
+            }
+        },
+    };
+}
