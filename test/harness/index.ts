@@ -1,0 +1,6 @@
+export * from "./analyzerWire";
+export * from "./engineSequence";
+export * from "./formatDiagnostics";
+export * from "./policyPackConfig";
+export * from "./policyPackProcess";
+export * from "./stackResource";

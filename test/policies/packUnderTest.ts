@@ -1,0 +1,60 @@
+import * as path from "node:path";
+import { EmulatedUser, GraphEmulator } from "../emulator/graphEmulator";
+import { Diagnostic, launchPolicyPack, PolicyPackConfig, preview, StackResource, up } from "../harness";
+
+/** The repository root: the pack as `pulumi preview --policy-pack <dir>` loads it (compiled `bin/`). */
+export const PACK_DIR = path.resolve(__dirname, "..", "..", "..");
+
+export const MFA_POLICY = "entra-non-privileged-user-mfa";
+export const UNVERIFIED_POLICY = "entra-mfa-unverified-users";
+
+/** The emulated tenant's view of a user resource of the stack. */
+export function tenantUser(resource: StackResource, perUserMfaState: string | null | undefined): EmulatedUser {
+    return {
+        id: String(resource.outputs.objectId ?? resource.outputs.userId),
+        userPrincipalName: String(resource.outputs.userPrincipalName ?? resource.outputs.userEmailAddress),
+        perUserMfaState,
+    };
+}
+
+export interface PackRun {
+    analyze: Diagnostic[];
+    stack: Diagnostic[];
+    /** Stack diagnostics of one policy. */
+    of(policy: string): Diagnostic[];
+    /** Everything the pack printed, for "never echoes a secret" checks. */
+    output: string;
+}
+
+/**
+ * Launches the built pack as the engine does, runs the whole preview (or update) sequence with
+ * the emulator's connection settings, and closes the pack: each run is a fresh process, as each
+ * `pulumi preview` is.
+ */
+export async function runPack(
+    emulator: GraphEmulator | undefined,
+    resources: StackResource[],
+    options: { config?: PolicyPackConfig; env?: Record<string, string>; operation?: "preview" | "up" } = {},
+): Promise<PackRun> {
+    const pack = await launchPolicyPack({
+        packDir: PACK_DIR,
+        env: { ...(emulator?.env() ?? {}), ...options.env },
+        stack: { dryRun: options.operation !== "up" },
+    });
+    try {
+        const run = await (options.operation === "up" ? up : preview)(pack, resources, options.config);
+        const all = [...run.analyze, ...run.stack];
+        return {
+            ...run,
+            of: (policy) => run.stack.filter((d) => d.policyName === policy),
+            output: [...pack.stdout, ...pack.stderr, ...all.map((d) => JSON.stringify(d))].join("\n"),
+        };
+    } finally {
+        await pack.close();
+    }
+}
+
+/** The Graph sub-request URLs the emulator received, in order. */
+export function askedUrls(emulator: GraphEmulator): string[] {
+    return emulator.requests.flatMap((request) => (request.subRequests ?? []).map((sub) => sub.url));
+}
