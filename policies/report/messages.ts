@@ -20,6 +20,12 @@ export function remediationCommand(user: InventoryUser, graphBaseUrl: string): s
     return `az rest --method PATCH --uri '${graphBaseUrl}/beta/users/${id}/authentication/requirements' --body '{"perUserMfaState":"enabled"}'`;
 }
 
+function rolesSentence(roles: readonly HeldRole[]): string {
+    if (roles.length === 0) return "It holds no role in this stack.";
+    if (roles.length === 1) return `Its only role, ${describeRoles(roles)}, is not privileged.`;
+    return `None of its roles (${describeRoles(roles)}) is privileged.`;
+}
+
 function unnamedRolesNote(verdict: UserVerdict): string {
     const unnamed = verdict.classification.unnamedRoles;
     if (unnamed.length === 0) return "";
@@ -34,7 +40,7 @@ function expiredNote(verdict: UserVerdict): string {
 /** The violation for a non-privileged user without MFA: one sentence naming the user, then the fix. */
 export function noncompliantMessage(verdict: Extract<UserVerdict, { kind: "noncompliant" }>, graphBaseUrl: string): string {
     const { user } = verdict;
-    const roles = `It holds ${describeRoles(user.roles)}, none of them privileged.`;
+    const roles = rolesSentence(user.roles);
     if (verdict.newAccount) {
         return (
             `User ${nameOf(user)} will be created without multi-factor authentication: a new account starts with per-user MFA 'disabled'. ` +

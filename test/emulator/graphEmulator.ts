@@ -1,0 +1,420 @@
+import { randomBytes, randomUUID } from "node:crypto";
+import * as http from "node:http";
+import * as https from "node:https";
+import { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { createLoopbackCertificate, LoopbackCertificate } from "./certificate";
+import { FaultEffect, FaultKind, FaultSwitchboard } from "./faults";
+import {
+    answerGraphOperation,
+    BatchSubRequest,
+    EmulatedUser,
+    GRAPH_VERSIONS,
+    GraphVersion,
+    parseBatchBody,
+    UserDirectory,
+} from "./graphApi";
+import { EmulatorResponse, graphError, json, oauthError } from "./responses";
+import { SlidingWindowThrottle, ThrottleModel } from "./throttle";
+import { EntraTokenService } from "./tokenService";
+
+export { FAULT_PATHS, FaultEffect, FaultKind, FaultSpec, InjectedFault } from "./faults";
+export { EmulatedUser, MAX_BATCH_REQUESTS } from "./graphApi";
+export { ThrottleModel } from "./throttle";
+
+export interface GraphEmulatorOptions {
+    users?: EmulatedUser[];
+    /** Added to every HTTP request before it is answered. Default 0. */
+    latencyMs?: number;
+    /** Resource units per window for the tenant; 1 unit per Graph GET, each `$batch` sub-request counted. Default: unlimited. */
+    throttle?: ThrottleModel;
+    /** Default: a random GUID. */
+    tenantId?: string;
+    /** `expires_in` of issued tokens, after which Graph rejects them. Default 3599, as Entra issues. */
+    tokenLifetimeSeconds?: number;
+    /**
+     * Order of `$batch` sub-responses. Graph promises no order
+     * (https://learn.microsoft.com/graph/json-batching#batch-response-format), so the default
+     * `reversed` makes a client that pairs responses by position fail every time, not now and then.
+     */
+    batchResponseOrder?: "reversed" | "asRequested";
+}
+
+/** Which part of the emulator answered a request. */
+export type EmulatorEndpoint = "openIdConfiguration" | "signingKeys" | "token" | "graph" | "batch" | "unknown";
+
+export interface RecordedSubRequest {
+    id: string;
+    method: string;
+    url: string;
+    status: number;
+    fault?: FaultKind;
+}
+
+export interface RecordedRequest {
+    method: string;
+    /** Path without the query string. */
+    path: string;
+    /** The query string with its `?`, or "". */
+    query: string;
+    /** The status sent; 0 while the request is still being answered or when the client left first. */
+    status: number;
+    /** Arrival time, ms since the epoch. */
+    at: number;
+    durationMs: number;
+    endpoint: EmulatorEndpoint;
+    isBatch: boolean;
+    subRequests?: RecordedSubRequest[];
+    /** The HTTP-level or `$batch`-envelope fault that shaped the answer, if any. */
+    fault?: FaultKind;
+}
+
+/** A Microsoft Graph and Entra ID token service stand-in on `https://127.0.0.1:<random port>`. */
+export interface GraphEmulator {
+    /** `https://127.0.0.1:<port>`: both the authority host and the Graph endpoint (without version). */
+    readonly url: string;
+    /** PEM of the self-signed certificate the server presents (its own CA). */
+    readonly caCertPath: string;
+    readonly caCertPem: string;
+    readonly tenantId: string;
+    readonly clientId: string;
+    readonly clientSecret: string;
+    /**
+     * What the pack's process needs to reach the emulator: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
+     * `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST` and `ENTRA_MFA_GUARD_GRAPH_ENDPOINT` (both `url`),
+     * `NODE_EXTRA_CA_CERTS` (`caCertPath`), and `NO_PROXY`/`no_proxy` extended with the loopback host.
+     */
+    env(): Record<string, string>;
+    /** Users by id; change them with `upsertUser`/`removeUser`. */
+    readonly users: ReadonlyMap<string, EmulatedUser>;
+    upsertUser(user: EmulatedUser): void;
+    /** Removes by id or userPrincipalName; true if the user existed. */
+    removeUser(idOrUpn: string): boolean;
+    /** Every HTTP request in arrival order. */
+    readonly requests: readonly RecordedRequest[];
+    /** Graph resource units clients spent: every Graph GET, direct or inside a `$batch`, whatever the answer. */
+    countGraphUnits(): number;
+    readonly tokensIssued: number;
+    /** Fault switches: `faults.inject({ kind: "status", status: 503, path: FAULT_PATHS.mfaRequirements, times: 2 })`. */
+    readonly faults: FaultSwitchboard;
+    /** Every token issued so far is rejected from now on (401); tokens issued later work. */
+    expireAllTokens(): void;
+    latencyMs: number;
+    /** Replaces the throttle model (and forgets spent units); `undefined` turns throttling off. */
+    setThrottle(model: ThrottleModel | undefined): void;
+    /** Clears the request log, the faults, the spent throttle units and `tokensIssued`; users and tokens stay. */
+    reset(): void;
+    close(): Promise<void>;
+}
+
+/**
+ * Starts the emulator with a fresh certificate. Tests pass `env()` to the process that runs the
+ * pack; `NODE_EXTRA_CA_CERTS` is read only at process start, hence a child process.
+ *
+ * For example:
+ * ```ts
+ * const emulator = await startGraphEmulator({ users: [{ id, userPrincipalName, perUserMfaState: "disabled" }] });
+ * spawn(process.execPath, [entry], { env: { ...process.env, ...emulator.env() } });
+ * ```
+ */
+export async function startGraphEmulator(options: GraphEmulatorOptions = {}): Promise<GraphEmulator> {
+    const certificate = await createLoopbackCertificate();
+    try {
+        const emulator = new LoopbackGraphEmulator(certificate, options);
+        await emulator.listen();
+        return emulator;
+    } catch (error) {
+        await certificate.remove();
+        throw error;
+    }
+}
+
+/** Token-service paths after `/{tenant}/`. */
+const TOKEN_SERVICE_ROUTES = new Map<string, EmulatorEndpoint>([
+    ["v2.0/.well-known/openid-configuration", "openIdConfiguration"],
+    ["oauth2/v2.0/token", "token"],
+    ["discovery/v2.0/keys", "signingKeys"],
+]);
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+class LoopbackGraphEmulator implements GraphEmulator {
+    url = "";
+    readonly tenantId: string;
+    readonly clientId = randomUUID();
+    readonly clientSecret = randomBytes(24).toString("base64url");
+    readonly requests: RecordedRequest[] = [];
+    readonly faults = new FaultSwitchboard();
+    latencyMs: number;
+    private readonly server: https.Server;
+    private readonly directory = new UserDirectory();
+    private readonly closing = new AbortController();
+    private throttle: SlidingWindowThrottle | undefined;
+    private tokenService!: EntraTokenService;
+
+    constructor(private readonly certificate: LoopbackCertificate, private readonly options: GraphEmulatorOptions) {
+        this.tenantId = options.tenantId ?? randomUUID();
+        this.latencyMs = options.latencyMs ?? 0;
+        this.setThrottle(options.throttle);
+        for (const user of options.users ?? []) this.directory.upsert(user);
+        this.server = https.createServer({ key: certificate.keyPem, cert: certificate.certPem }, (request, response) => {
+            void this.answer(request, response);
+        });
+    }
+
+    get caCertPath(): string {
+        return this.certificate.certPath;
+    }
+
+    get caCertPem(): string {
+        return this.certificate.certPem;
+    }
+
+    get users(): ReadonlyMap<string, EmulatedUser> {
+        return this.directory.byId;
+    }
+
+    get tokensIssued(): number {
+        return this.tokenService.tokensIssued;
+    }
+
+    async listen(): Promise<void> {
+        await new Promise<void>((resolve, reject) => {
+            this.server.once("error", reject);
+            this.server.listen(0, "127.0.0.1", () => resolve());
+        });
+        this.url = `https://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+        this.tokenService = new EntraTokenService(this.url, this.tenantId, this.clientId, this.clientSecret, this.options.tokenLifetimeSeconds ?? 3599);
+    }
+
+    env(): Record<string, string> {
+        // A proxy from the parent's environment must not see loopback traffic; @azure/identity's
+        // pipeline honours HTTPS_PROXY unless NO_PROXY names the host.
+        const noProxy = [process.env.NO_PROXY ?? process.env.no_proxy, "127.0.0.1", "localhost"].filter(Boolean).join(",");
+        return {
+            AZURE_TENANT_ID: this.tenantId,
+            AZURE_CLIENT_ID: this.clientId,
+            AZURE_CLIENT_SECRET: this.clientSecret,
+            AZURE_AUTHORITY_HOST: this.url,
+            ENTRA_MFA_GUARD_GRAPH_ENDPOINT: this.url,
+            NODE_EXTRA_CA_CERTS: this.caCertPath,
+            NO_PROXY: noProxy,
+            no_proxy: noProxy,
+        };
+    }
+
+    upsertUser(user: EmulatedUser): void {
+        this.directory.upsert(user);
+    }
+
+    removeUser(idOrUpn: string): boolean {
+        return this.directory.remove(idOrUpn);
+    }
+
+    countGraphUnits(): number {
+        let units = 0;
+        for (const request of this.requests) {
+            if (request.endpoint === "graph" && request.method === "GET") units++;
+            for (const subRequest of request.subRequests ?? []) {
+                if (subRequest.method.toUpperCase() === "GET") units++;
+            }
+        }
+        return units;
+    }
+
+    expireAllTokens(): void {
+        this.tokenService.expireAll();
+    }
+
+    setThrottle(model: ThrottleModel | undefined): void {
+        this.throttle = model === undefined ? undefined : new SlidingWindowThrottle(model);
+    }
+
+    reset(): void {
+        this.requests.length = 0;
+        this.faults.clear();
+        this.throttle?.reset();
+        this.tokenService.tokensIssued = 0;
+    }
+
+    async close(): Promise<void> {
+        this.closing.abort();
+        const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+        this.server.closeAllConnections();
+        await closed;
+        await this.certificate.remove();
+    }
+
+    private async answer(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+        const url = new URL(request.url ?? "/", this.url);
+        const endpoint = this.endpointOf(url.pathname);
+        const record: RecordedRequest = {
+            method: request.method ?? "GET",
+            path: url.pathname,
+            query: url.search,
+            status: 0,
+            at: Date.now(),
+            durationMs: 0,
+            endpoint,
+            isBatch: endpoint === "batch",
+        };
+        this.requests.push(record);
+        try {
+            const body = await readBody(request);
+            await this.pause(this.latencyMs);
+            const fault = this.faults.take(url.pathname, "http");
+            if (fault !== undefined) record.fault = fault.kind;
+            if (fault?.kind === "delay") await this.pause(fault.ms);
+            const reply = fault?.kind === "status" ? this.faultStatusReply(url.pathname, fault) : this.route(request, url, body, record);
+            record.status = reply.status;
+            send(request, response, reply, fault);
+        } catch (error) {
+            if (this.closing.signal.aborted || request.destroyed) {
+                response.destroy();
+            } else {
+                // A bug in the emulator should fail the test that met it, not look like a network fault.
+                const reply = graphError(500, { code: "EmulatorBug", message: String(error) });
+                record.status = reply.status;
+                send(request, response, reply, undefined);
+            }
+        } finally {
+            record.durationMs = Date.now() - record.at;
+        }
+    }
+
+    private route(request: http.IncomingMessage, url: URL, body: string, record: RecordedRequest): EmulatorResponse {
+        const segments = pathSegments(url.pathname);
+        const method = record.method;
+        switch (record.endpoint) {
+            case "openIdConfiguration":
+            case "signingKeys":
+            case "token": {
+                const expectedMethod = record.endpoint === "token" ? "POST" : "GET";
+                if (method !== expectedMethod) return oauthError(405, { description: `Use ${expectedMethod} here.` });
+                const tenant = segments[0];
+                if (record.endpoint === "openIdConfiguration") return this.tokenService.openIdConfiguration(tenant);
+                if (record.endpoint === "signingKeys") return this.tokenService.signingKeys(tenant);
+                return this.tokenService.issueToken(tenant, new URLSearchParams(body), request.headers.authorization);
+            }
+            case "graph":
+            case "batch": {
+                const version = segments[0] as GraphVersion;
+                const token = this.tokenService.check(request.headers.authorization);
+                if (!token.valid) return graphError(401, { message: token.reason });
+                if (record.endpoint === "graph") return this.runGraphOperation(method, version, segments.slice(1), url.searchParams);
+                if (method !== "POST") return graphError(405, { message: "$batch takes POST." });
+                return this.runBatch(version, url.pathname, body, record);
+            }
+            case "unknown":
+                return graphError(404, { code: "NotFound", message: `The emulator serves no ${method} ${url.pathname}.` });
+        }
+    }
+
+    /** One Graph operation after authentication: throttling, then the answer. */
+    private runGraphOperation(method: string, version: GraphVersion, segments: readonly string[], query: URLSearchParams): EmulatorResponse {
+        const decision = this.throttle?.trySpend(1) ?? { allowed: true };
+        if (!decision.allowed) {
+            return graphError(429, { message: "Too many requests: the tenant's resource-unit budget is spent.", retryAfterSeconds: decision.retryAfterSeconds });
+        }
+        return answerGraphOperation(this.directory, this.url, method, version, segments, query);
+    }
+
+    /** JSON batching: each sub-request faulted and throttled on its own; the batch itself answers 200. */
+    private runBatch(version: GraphVersion, batchPath: string, body: string, record: RecordedRequest): EmulatorResponse {
+        const parsed = parseBatchBody(body);
+        if ("status" in parsed) return parsed;
+        record.subRequests = [];
+        let responses = parsed.requests.map((subRequest) => {
+            const { reply, fault } = this.runSubRequest(version, subRequest);
+            record.subRequests!.push({ id: subRequest.id, method: subRequest.method, url: subRequest.url, status: reply.status, ...(fault ? { fault } : {}) });
+            return { id: subRequest.id, status: reply.status, headers: reply.headers, body: reply.body };
+        });
+        const envelopeFault = this.faults.take(batchPath, "batchEnvelope");
+        if (envelopeFault?.kind === "batchDropResponses") {
+            responses = responses.slice(0, Math.max(0, responses.length - (envelopeFault.count ?? 1)));
+        } else if (envelopeFault?.kind === "batchDuplicateIds" && responses.length > 1) {
+            responses[1] = { ...responses[1], id: responses[0].id };
+        }
+        if (envelopeFault !== undefined) record.fault = envelopeFault.kind;
+        if ((this.options.batchResponseOrder ?? "reversed") === "reversed") responses.reverse();
+        return json(200, { responses });
+    }
+
+    private runSubRequest(version: GraphVersion, subRequest: BatchSubRequest): { reply: EmulatorResponse; fault?: FaultKind } {
+        if (/^[a-z][a-z0-9+.-]*:/i.test(subRequest.url)) {
+            return { reply: graphError(400, { code: "BadRequest", message: "A batch request's url must be relative to the version, e.g. /users/{id}." }) };
+        }
+        const url = new URL(`/${version}/${subRequest.url.replace(/^\//, "")}`, this.url);
+        const fault = this.faults.take(url.pathname, "batchSubRequest");
+        if (fault?.kind === "status") return { reply: this.faultStatusReply(url.pathname, fault), fault: fault.kind };
+        const segments = pathSegments(url.pathname).slice(1);
+        if (segments[0] === "$batch") return { reply: graphError(400, { code: "BadRequest", message: "A batch cannot contain a batch." }) };
+        return { reply: this.runGraphOperation(subRequest.method.toUpperCase(), version, segments, url.searchParams) };
+    }
+
+    private faultStatusReply(path: string, fault: Extract<FaultEffect, { kind: "status" }>): EmulatorResponse {
+        const endpoint = this.endpointOf(path);
+        if (endpoint === "token" || endpoint === "openIdConfiguration" || endpoint === "signingKeys") {
+            return oauthError(fault.status, { error: fault.code, description: fault.message, retryAfterSeconds: fault.retryAfterSeconds });
+        }
+        return graphError(fault.status, { code: fault.code, message: fault.message, retryAfterSeconds: fault.retryAfterSeconds });
+    }
+
+    private endpointOf(path: string): EmulatorEndpoint {
+        const segments = pathSegments(path);
+        const tokenEndpoint = segments.length > 1 ? TOKEN_SERVICE_ROUTES.get(segments.slice(1).join("/")) : undefined;
+        if (tokenEndpoint !== undefined) return tokenEndpoint;
+        if (!GRAPH_VERSIONS.includes(segments[0] as GraphVersion)) return "unknown";
+        return segments.length === 2 && segments[1] === "$batch" ? "batch" : "graph";
+    }
+
+    private async pause(ms: number): Promise<void> {
+        if (ms > 0) await sleep(ms, undefined, { signal: this.closing.signal });
+    }
+}
+
+/** Decoded path segments: a guest UPN like `a_b.com%23EXT%23@c.com` arrives percent-encoded. */
+function pathSegments(pathname: string): string[] {
+    return pathname.split("/").filter((segment) => segment.length > 0).map(decodeSegment);
+}
+
+function decodeSegment(segment: string): string {
+    try {
+        return decodeURIComponent(segment);
+    } catch {
+        return segment;
+    }
+}
+
+async function readBody(request: http.IncomingMessage): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of request) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_BODY_BYTES) throw new Error("request body too large for the emulator");
+        chunks.push(chunk as Buffer);
+    }
+    return Buffer.concat(chunks).toString("utf8");
+}
+
+function send(request: http.IncomingMessage, response: http.ServerResponse, reply: EmulatorResponse, fault: FaultEffect | undefined): void {
+    const text = JSON.stringify(reply.body);
+    const headers: Record<string, string> = { ...reply.headers };
+    const clientRequestId = request.headers["client-request-id"];
+    if (typeof clientRequestId === "string") headers["client-request-id"] = clientRequestId;
+    if (fault?.kind === "malformedJson") {
+        const truncated = text.slice(0, Math.floor(text.length / 2));
+        response.writeHead(reply.status, { ...headers, "Content-Length": Buffer.byteLength(truncated) });
+        response.end(truncated);
+        return;
+    }
+    response.writeHead(reply.status, { ...headers, "Content-Length": Buffer.byteLength(text) });
+    if (fault?.kind === "connectionReset") {
+        // Headers and part of the body go out first, so the client fails while reading the body,
+        // the way a dropped connection looks in production. (A TLS socket cannot send a bare TCP
+        // RST through resetAndDestroy, so the socket is destroyed without TLS close_notify.)
+        response.write(text.slice(0, Math.floor(text.length / 2)), () => response.socket?.destroy());
+        return;
+    }
+    response.end(text);
+}
