@@ -92,13 +92,14 @@ export function readMfaPolicyConfig(raw: Record<string, unknown>): MfaPolicyConf
     const strings = (value: unknown) => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : undefined);
     const boolean = (value: unknown, fallback: boolean) => (typeof value === "boolean" ? value : fallback);
     const budget = raw.verificationBudgetSeconds;
+    const cloud = CLOUD_NAMES.find((name) => name === raw.cloud);
     return {
         privilegedRolePatterns: strings(raw.privilegedRolePatterns) ?? DEFAULT_CONFIG.privilegedRolePatterns,
         useEntraPrivilegedLabel: boolean(raw.useEntraPrivilegedLabel, DEFAULT_CONFIG.useEntraPrivilegedLabel),
         exemptions: Array.isArray(raw.exemptions) ? raw.exemptions.filter(isExemption) : DEFAULT_CONFIG.exemptions,
         includeGuests: boolean(raw.includeGuests, DEFAULT_CONFIG.includeGuests),
         includeDisabledAccounts: boolean(raw.includeDisabledAccounts, DEFAULT_CONFIG.includeDisabledAccounts),
-        cloud: CLOUD_NAMES.find((name) => name === raw.cloud),
+        ...(cloud ? { cloud } : {}),
         verificationBudgetSeconds: typeof budget === "number" && budget > 0 ? budget : DEFAULT_CONFIG.verificationBudgetSeconds,
     };
 }
