@@ -33,7 +33,8 @@ interface PendingRequest {
  * A 401 makes the credential be asked again, once per run.
  */
 export class BatchRunner {
-    private credentialRefreshed = false;
+    /** Bumped when the credential is asked again; a 401 on a request sent before that is retried for free. */
+    private credentialGeneration = 0;
 
     constructor(
         private readonly transport: GraphTransport,
@@ -62,8 +63,9 @@ export class BatchRunner {
                 }
                 inFlight++;
                 try {
+                    const sentWithGeneration = this.credentialGeneration;
                     const answers = await this.sendBatch(ready);
-                    for (const request of ready) this.settle(request, answers.get(request.path)!, queue, outcomes);
+                    for (const request of ready) this.settle(request, answers.get(request.path)!, sentWithGeneration, queue, outcomes);
                 } finally {
                     inFlight--;
                 }
@@ -76,15 +78,26 @@ export class BatchRunner {
     }
 
     /** Decides, for one answered sub-request, between done and another try. */
-    private settle(request: PendingRequest, outcome: SubRequestOutcome, queue: PendingRequest[], outcomes: Map<string, SubRequestOutcome>): void {
+    private settle(
+        request: PendingRequest,
+        outcome: SubRequestOutcome,
+        sentWithGeneration: number,
+        queue: PendingRequest[],
+        outcomes: Map<string, SubRequestOutcome>,
+    ): void {
         const now = this.clock.now();
         request.lastOutcome = outcome;
-        if (!(outcome instanceof GraphTransportError) && outcome.status === 401 && !this.credentialRefreshed) {
-            // The token may have expired mid-run: ask the credential once more, then retry at once.
-            this.credentialRefreshed = true;
-            this.transport.refreshCredential();
-            queue.push({ ...request, notBefore: now });
-            return;
+        if (!(outcome instanceof GraphTransportError) && outcome.status === 401) {
+            // The token may have expired mid-run: ask the credential once more per run, and retry
+            // every request that carried the old token, not only the first to see the 401.
+            if (sentWithGeneration < this.credentialGeneration || this.credentialGeneration === 0) {
+                if (this.credentialGeneration === sentWithGeneration) {
+                    this.credentialGeneration++;
+                    this.transport.refreshCredential();
+                }
+                queue.push({ ...request, notBefore: now });
+                return;
+            }
         }
         request.attempts++;
         const delay = retryDelayMs(outcome, request.attempts, this.options, now);

@@ -1,4 +1,5 @@
 import type { TokenCredential } from "@azure/core-auth";
+import type { Context, Middleware } from "@microsoft/microsoft-graph-client";
 import { GraphConnection } from "./connection";
 import { GraphRequest, GraphResponse, GraphTransport, GraphTransportError } from "./types";
 
@@ -21,7 +22,7 @@ export function createGraphClientTransport(connection: GraphConnection, makeCred
         const authentication = new graph.AuthenticationHandler(
             new TokenCredentialAuthenticationProvider(credential, { scopes: [connection.tokenScope] }),
         );
-        authentication.setNext(new graph.HTTPMessageHandler());
+        authentication.setNext(fetchKeepingSystemErrors);
         return graph.Client.initWithMiddleware({
             baseUrl: connection.graphBaseUrl,
             // The client attaches the token only to hosts it knows as Graph; a loopback endpoint
@@ -61,6 +62,25 @@ export function createGraphClientTransport(connection: GraphConnection, makeCred
     };
 }
 
+/**
+ * The client's HTTPMessageHandler, but a network failure keeps its system code (ECONNREFUSED,
+ * ENOTFOUND…): the client rethrows fetch's error as a GraphError without its `cause`.
+ */
+const fetchKeepingSystemErrors: Middleware = {
+    async execute(context: Context): Promise<void> {
+        try {
+            context.response = await fetch(context.request, context.options as RequestInit);
+        } catch (error) {
+            const code = errorChain(error)
+                .map((e) => String((e as { code?: unknown }).code))
+                .find((c) => /^E[A-Z]+$/.test(c) || c.startsWith("UND_ERR"));
+            const kept = new Error(code ? `${describeError(error)} (${code})` : describeError(error));
+            kept.name = (error as Error)?.name ?? "Error";
+            throw kept;
+        }
+    },
+};
+
 async function readResponse(response: Response): Promise<GraphResponse> {
     const headers: Record<string, string> = {};
     response.headers.forEach((value, key) => (headers[key.toLowerCase()] = value));
@@ -83,9 +103,10 @@ function classifyError(error: unknown, request: GraphRequest): GraphTransportErr
         return new GraphTransportError("credential", describeError(error));
     }
     if (names.includes("TimeoutError") || names.includes("AbortError") || codes.includes("TimeoutError") || codes.includes("AbortError")) {
-        return new GraphTransportError("timeout", `Graph did not answer within ${Math.round(request.timeoutMs / 1000)} s`);
+        const limit = request.timeoutMs < 1000 ? `${request.timeoutMs} ms` : `${Math.round(request.timeoutMs / 1000)} s`;
+        return new GraphTransportError("timeout", `Graph did not answer within ${limit}`);
     }
-    const systemCode = codes.find((c) => /^E[A-Z]+$/.test(c) || c.startsWith("UND_ERR"));
+    const systemCode = codes.find((c) => /^E[A-Z]+$/.test(c) || c.startsWith("UND_ERR")) ?? /\((E[A-Z]+|UND_ERR\w+)\)/.exec(String((error as Error)?.message))?.[1];
     return new GraphTransportError("network", `could not reach Graph${systemCode ? ` (${systemCode})` : ""}: ${describeError(error)}`);
 }
 

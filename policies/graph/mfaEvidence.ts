@@ -46,7 +46,9 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
                 return new Map(objectIds.map((id) => [id, { kind: "unverified", reason: error.message }]));
             }
             const key = (id: string) => `${connection.graphBaseUrl}|${id.toLowerCase()}`;
-            const toAsk = [...new Set(objectIds)].filter((id) => !answers.has(key(id)));
+            const toAsk = [...new Map(objectIds.map((id) => [key(id), id])).entries()]
+                .filter(([cacheKey]) => !answers.has(cacheKey))
+                .map(([, id]) => id);
             if (toAsk.length > 0) {
                 let transport = transports.get(connection.graphBaseUrl);
                 if (!transport) {

@@ -30,7 +30,7 @@ export function answerFrom(outcome: SubRequestOutcome, objectId: string): PerUse
         case 200: {
             const body = outcome.body as { perUserMfaState?: unknown } | null;
             const state = body?.perUserMfaState;
-            if (typeof body !== "object" || body === null || (state !== undefined && state !== null && typeof state !== "string")) {
+            if (typeof body !== "object" || body === null || Array.isArray(body) || (state !== undefined && state !== null && typeof state !== "string")) {
                 return { kind: "unverified", reason: "Graph's answer for the user could not be read (no perUserMfaState object)" };
             }
             return { kind: "state", state };

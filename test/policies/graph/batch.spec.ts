@@ -1,0 +1,443 @@
+import * as assert from "node:assert/strict";
+import { BatchRunner, BatchRunOptions, readBatchReply, SubRequestOutcome } from "../../../policies/graph/batch";
+import { GRAPH_DEFAULTS } from "../../../policies/graph/defaults";
+import { GraphFailureKind, GraphTransportError } from "../../../policies/graph/types";
+import { ANSWER_EACH, answeredTwice, FakeClock, FakeGraphTransport, mfaState, nextMacrotask, OMIT, RecordedRequest, reply, slowly, TransportScript } from "./fakeTransport";
+
+const pathOf = (user: string | number) => `/users/user-${user}/authentication/requirements`;
+const pathsOf = (count: number) => Array.from({ length: count }, (_, index) => pathOf(index + 1));
+
+function runOptions(overrides: Partial<BatchRunOptions> = {}): BatchRunOptions {
+    return { ...GRAPH_DEFAULTS, version: "beta", deadline: 600_000, ...overrides };
+}
+
+/** A `$batch` POST as the fake records it. */
+function batchSent(at: number, paths: readonly string[], timeoutMs = GRAPH_DEFAULTS.requestTimeoutMs): RecordedRequest {
+    return { at, method: "POST", version: "beta", path: "/$batch", timeoutMs, subRequests: paths.map((path, index) => `${index + 1} ${path}`) };
+}
+
+const refreshed = (at: number) => ({ at, refreshCredential: true as const });
+
+function setUp(script: TransportScript = {}, overrides: Partial<BatchRunOptions> = {}) {
+    const clock = new FakeClock();
+    const transport = new FakeGraphTransport(script, clock);
+    const runner = new BatchRunner(transport, runOptions(overrides), clock);
+    return { clock, transport, runner };
+}
+
+function assertFailure(outcome: SubRequestOutcome | undefined, kind: GraphFailureKind, message: string | RegExp): void {
+    assert.ok(outcome instanceof GraphTransportError, `expected a ${kind} failure, got ${JSON.stringify(outcome)}`);
+    assert.equal(outcome.kind, kind);
+    if (typeof message === "string") assert.equal(outcome.message, message);
+    else assert.match(outcome.message, message);
+}
+
+function assertStatus(outcome: SubRequestOutcome | undefined, status: number): void {
+    assert.ok(outcome !== undefined && !(outcome instanceof GraphTransportError), `expected HTTP ${status}, got ${String(outcome)}`);
+    assert.equal(outcome.status, status);
+}
+
+const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
+
+describe("BatchRunner.getAll", () => {
+    describe("batching", () => {
+        it("sends 45 paths as batches of 20, 20 and 5 with ids from 1 and relative urls", async () => {
+            const { transport, runner } = setUp();
+            const paths = pathsOf(45);
+
+            const outcomes = await runner.getAll(paths);
+
+            assert.deepEqual(transport.log, [batchSent(0, paths.slice(0, 20)), batchSent(0, paths.slice(20, 40)), batchSent(0, paths.slice(40))]);
+            assert.deepEqual([...outcomes.keys()].sort(), [...paths].sort());
+            for (const path of paths) assert.deepEqual(outcomes.get(path), { status: 200, headers: {}, body: { perUserMfaState: "enforced" } });
+        });
+
+        it("asks a path given twice once", async () => {
+            const { transport, runner } = setUp();
+
+            const outcomes = await runner.getAll([pathOf("a"), pathOf("b"), pathOf("a")]);
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf("a"), pathOf("b")])]);
+            assert.equal(outcomes.size, 2);
+        });
+
+        it("sends nothing when there is nothing to ask", async () => {
+            const { transport, runner } = setUp();
+
+            const outcomes = await runner.getAll([]);
+
+            assert.deepEqual(transport.log, []);
+            assert.equal(outcomes.size, 0);
+        });
+
+        it("sends the version it was given", async () => {
+            const clock = new FakeClock();
+            const transport = new FakeGraphTransport({}, clock);
+
+            await new BatchRunner(transport, runOptions({ version: "v1.0" }), clock).getAll([pathOf(1)]);
+
+            assert.deepEqual(transport.log, [{ ...batchSent(0, [pathOf(1)]), version: "v1.0" }]);
+        });
+
+        for (const maxBatchesInFlight of [4, 2, 1]) {
+            it(`keeps at most ${maxBatchesInFlight} batches in flight at once`, async () => {
+                const { transport, runner } = setUp({}, { maxBatchesInFlight });
+                transport.holdReplies();
+                const paths = pathsOf(200);
+
+                const running = runner.getAll(paths);
+                let done = false;
+                void running.then(() => (done = true));
+                while (!done) {
+                    await nextMacrotask();
+                    assert.ok(transport.heldCount <= maxBatchesInFlight, `${transport.heldCount} batches in flight`);
+                    if (transport.heldCount > 0) transport.releaseOne();
+                }
+                const outcomes = await running;
+
+                assert.equal(transport.maxInFlight, maxBatchesInFlight);
+                assert.equal(transport.requests.length, 10);
+                assert.deepEqual(
+                    transport.requests.flatMap((request) => request.subRequests!.map((sub) => sub.split(" ")[1])),
+                    paths,
+                );
+                assert.equal(outcomes.size, 200);
+            });
+        }
+    });
+
+    describe("throttling and retries", () => {
+        it("retries only the throttled sub-request, after exactly its Retry-After", async () => {
+            const { clock, transport, runner } = setUp({
+                perUrl: { [pathOf(2)]: [reply(429, { error: { code: "TooManyRequests" } }, { "Retry-After": "2" }), mfaState("enabled")] },
+            });
+
+            const outcomes = await runner.getAll(pathsOf(3));
+
+            assert.deepEqual(transport.log, [batchSent(0, pathsOf(3)), batchSent(2000, [pathOf(2)])]);
+            assert.equal(sum(clock.sleeps), 2000);
+            assert.deepEqual(outcomes.get(pathOf(2)), { status: 200, headers: {}, body: { perUserMfaState: "enabled" } });
+            assertStatus(outcomes.get(pathOf(1)), 200);
+            assertStatus(outcomes.get(pathOf(3)), 200);
+        });
+
+        it("gives the throttled answer once the sub-request's attempts are spent", async () => {
+            const throttled = reply(429, undefined, { "retry-after": "1" });
+            const { transport, runner } = setUp({ perUrl: { [pathOf(1)]: [throttled, throttled, throttled] } }, { maxAttempts: 3 });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)]), batchSent(1000, [pathOf(1)]), batchSent(2000, [pathOf(1)])]);
+            assert.deepEqual(outcomes.get(pathOf(1)), { status: 429, headers: { "retry-after": "1" }, body: undefined });
+        });
+
+        it("does not wait for a Retry-After longer than maxRetryAfterMs", async () => {
+            const { transport, runner } = setUp({ perUrl: { [pathOf(1)]: [reply(429, undefined, { "retry-after": "120" })] } });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)])]);
+            assertStatus(outcomes.get(pathOf(1)), 429);
+        });
+
+        it("retries the whole batch when the $batch itself gets 503", async () => {
+            const { transport, runner } = setUp({ outer: [reply(503, undefined, { "Retry-After": "1" })] });
+
+            const outcomes = await runner.getAll(pathsOf(3));
+
+            assert.deepEqual(transport.log, [batchSent(0, pathsOf(3)), batchSent(1000, pathsOf(3))]);
+            for (const path of pathsOf(3)) assertStatus(outcomes.get(path), 200);
+        });
+
+        it("backs off between 250 and 500 ms after a first $batch 503 without Retry-After", async () => {
+            const { transport, runner } = setUp({ outer: [reply(503)] });
+
+            await runner.getAll([pathOf(1)]);
+
+            const [first, second] = transport.requests;
+            assert.equal(first.at, 0);
+            assert.ok(second.at >= 250 && second.at <= 500, `retried at ${second.at} ms`);
+            assert.equal(transport.requests.length, 2);
+        });
+
+        it("gives every sub-request the $batch's final answer when the batch itself fails", async () => {
+            const badRequest = reply(400, { error: { code: "BadRequest", message: "Invalid batch payload." } });
+            const { transport, runner } = setUp({ outer: [badRequest] });
+
+            const outcomes = await runner.getAll(pathsOf(2));
+
+            assert.deepEqual(transport.log, [batchSent(0, pathsOf(2))]);
+            for (const path of pathsOf(2)) assert.deepEqual(outcomes.get(path), { status: 400, headers: {}, body: badRequest.body });
+        });
+
+        it("retries a network error thrown by the transport, then gives it as final", async () => {
+            const reset = new GraphTransportError("network", "could not reach Graph (ECONNRESET): socket hang up");
+            const { transport, runner } = setUp({ outer: [reset, reset, reset] }, { maxAttempts: 3, backoffBaseMs: 0 });
+
+            const outcomes = await runner.getAll(pathsOf(2));
+
+            assert.deepEqual(transport.log, [batchSent(0, pathsOf(2)), batchSent(0, pathsOf(2)), batchSent(0, pathsOf(2))]);
+            for (const path of pathsOf(2)) assert.equal(outcomes.get(path), reset);
+        });
+
+        it("recovers when a network error is followed by an answer", async () => {
+            const { transport, runner } = setUp({ outer: [new GraphTransportError("timeout", "Graph did not answer within 30 s")] }, { backoffBaseMs: 0 });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)]), batchSent(0, [pathOf(1)])]);
+            assertStatus(outcomes.get(pathOf(1)), 200);
+        });
+
+        it("turns any other error the transport throws into a network failure", async () => {
+            const { runner } = setUp({ outer: [new TypeError("fetch failed")] }, { maxAttempts: 1 });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assertFailure(outcomes.get(pathOf(1)), "network", "TypeError: fetch failed");
+        });
+
+        it("does not retry a credential failure", async () => {
+            const noToken = new GraphTransportError("credential", "DefaultAzureCredential failed to retrieve a token");
+            const { transport, runner } = setUp({ outer: [noToken] });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.equal(transport.requests.length, 1);
+            assert.equal(outcomes.get(pathOf(1)), noToken);
+        });
+    });
+
+    describe("expired credentials", () => {
+        const unauthorized = reply(401, { error: { code: "InvalidAuthenticationToken", message: "Access token has expired." } });
+
+        it("asks the credential again after a $batch 401 and retries at once", async () => {
+            const { transport, runner } = setUp({ outer: [unauthorized] });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)]), refreshed(0), batchSent(0, [pathOf(1)])]);
+            assertStatus(outcomes.get(pathOf(1)), 200);
+        });
+
+        it("asks the credential again after a sub-request 401", async () => {
+            const { transport, runner } = setUp({ perUrl: { [pathOf(1)]: [unauthorized] } });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)]), refreshed(0), batchSent(0, [pathOf(1)])]);
+            assertStatus(outcomes.get(pathOf(1)), 200);
+        });
+
+        it("gives a second 401 as final, with one refresh", async () => {
+            const { transport, runner } = setUp({ outer: [unauthorized, unauthorized] });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)]), refreshed(0), batchSent(0, [pathOf(1)])]);
+            assert.deepEqual(outcomes.get(pathOf(1)), { status: 401, headers: {}, body: unauthorized.body });
+        });
+
+        it("asks the credential again at most once per run", async () => {
+            const { transport, runner } = setUp({ perUrl: { [pathOf(1)]: [unauthorized], [pathOf(2)]: [unauthorized] } }, { batchSize: 1, maxBatchesInFlight: 1 });
+
+            const outcomes = await runner.getAll(pathsOf(2));
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)]), refreshed(0), batchSent(0, [pathOf(2)]), batchSent(0, [pathOf(1)])]);
+            assertStatus(outcomes.get(pathOf(1)), 200);
+            assertStatus(outcomes.get(pathOf(2)), 401);
+        });
+    });
+
+    describe("unreadable $batch replies", () => {
+        it("retries every sub-request of a reply with no 'responses'", async () => {
+            const { transport, runner } = setUp({ outer: [reply(200, { value: [] })] }, { backoffBaseMs: 0 });
+
+            const outcomes = await runner.getAll(pathsOf(2));
+
+            assert.deepEqual(transport.log, [batchSent(0, pathsOf(2)), batchSent(0, pathsOf(2))]);
+            for (const path of pathsOf(2)) assertStatus(outcomes.get(path), 200);
+        });
+
+        it("retries only the sub-request the reply left out", async () => {
+            const { transport, runner } = setUp({ perUrl: { [pathOf(2)]: [OMIT] } }, { backoffBaseMs: 0 });
+
+            const outcomes = await runner.getAll(pathsOf(3));
+
+            assert.deepEqual(transport.log, [batchSent(0, pathsOf(3)), batchSent(0, [pathOf(2)])]);
+            assertStatus(outcomes.get(pathOf(2)), 200);
+        });
+
+        it("retries only the sub-request the reply answered twice", async () => {
+            const { transport, runner } = setUp({ perUrl: { [pathOf(1)]: [answeredTwice(mfaState("disabled"))] } }, { backoffBaseMs: 0 });
+
+            const outcomes = await runner.getAll(pathsOf(2));
+
+            assert.deepEqual(transport.log, [batchSent(0, pathsOf(2)), batchSent(0, [pathOf(1)])]);
+            assert.deepEqual(outcomes.get(pathOf(1)), { status: 200, headers: {}, body: { perUserMfaState: "enforced" } });
+        });
+
+        it("gives the malformed outcome once the attempts are spent", async () => {
+            const { transport, runner } = setUp({ perUrl: { [pathOf(1)]: [OMIT, OMIT] } }, { maxAttempts: 2, backoffBaseMs: 0 });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.equal(transport.requests.length, 2);
+            assertFailure(outcomes.get(pathOf(1)), "malformed", "the $batch reply had no answer for this request");
+        });
+
+        it("gives the malformed outcome for a reply without 'responses' once the attempts are spent", async () => {
+            const { transport, runner } = setUp({ outer: [reply(200, null), reply(200, null)] }, { maxAttempts: 2, backoffBaseMs: 0 });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.equal(transport.requests.length, 2);
+            assertFailure(outcomes.get(pathOf(1)), "malformed", "the $batch reply has no 'responses' list");
+        });
+    });
+
+    describe("the time budget", () => {
+        it("gives each request the time left as its timeout, and does not wait for a retry past the deadline", async () => {
+            const throttled = reply(429, undefined, { "retry-after": "4" });
+            const { transport, runner } = setUp({ perUrl: { [pathOf(1)]: [throttled, throttled, throttled] } }, { deadline: 10_000 });
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 10_000), batchSent(4000, [pathOf(1)], 6000), batchSent(8000, [pathOf(1)], 2000)]);
+            assertStatus(outcomes.get(pathOf(1)), 429);
+        });
+
+        it("gives the requests still waiting the budget error and sends nothing after the deadline", async () => {
+            const clock = new FakeClock();
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [reply(429, undefined, { "retry-after": "3" })] }, outer: [ANSWER_EACH, slowly(clock, 5000)] }, clock);
+            const runner = new BatchRunner(transport, runOptions({ deadline: 4000, batchSize: 1, maxBatchesInFlight: 1 }), clock);
+
+            const outcomes = await runner.getAll(pathsOf(3));
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 4000), batchSent(0, [pathOf(2)], 4000)]);
+            assert.equal(clock.now(), 5000);
+            assertFailure(outcomes.get(pathOf(1)), "timeout", "the verification time budget ran out before Graph answered (last answer: HTTP 429)");
+            assertStatus(outcomes.get(pathOf(2)), 200);
+            assertFailure(outcomes.get(pathOf(3)), "timeout", "the verification time budget ran out before Graph answered");
+        });
+
+        it("names the last failure in the budget error", async () => {
+            const clock = new FakeClock();
+            const transport = new FakeGraphTransport(
+                {
+                    outer: [
+                        new GraphTransportError("network", "could not reach Graph (ECONNREFUSED)"),
+                        slowly(clock, 5000),
+                    ],
+                },
+                clock,
+            );
+            // A 2 s back-off retries after 1 to 2 s, before the deadline, so the retry is queued.
+            const runner = new BatchRunner(transport, runOptions({ deadline: 4000, backoffBaseMs: 2000, backoffMaxMs: 2000, batchSize: 1, maxBatchesInFlight: 1 }), clock);
+
+            const outcomes = await runner.getAll(pathsOf(2));
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 4000), batchSent(0, [pathOf(2)], 4000)]);
+            assertFailure(outcomes.get(pathOf(1)), "timeout", "the verification time budget ran out before Graph answered (last: could not reach Graph (ECONNREFUSED))");
+        });
+
+        it("sends nothing when the deadline has already passed", async () => {
+            const clock = new FakeClock(10_000);
+            const transport = new FakeGraphTransport({}, clock);
+            const runner = new BatchRunner(transport, runOptions({ deadline: 10_000 }), clock);
+
+            const outcomes = await runner.getAll(pathsOf(3));
+
+            assert.deepEqual(transport.log, []);
+            for (const path of pathsOf(3)) assertFailure(outcomes.get(path), "timeout", "the verification time budget ran out before Graph answered");
+        });
+    });
+
+    describe("regressions", () => {
+        // Once, only the first sub-request to see a 401 was retried; the others of the same
+        // $batch, which carried the same expired token, were settled as final 401s.
+        it("retries every sub-request of a $batch answered 401 after asking the credential again", async () => {
+            const unauthorized = reply(401, { error: { code: "InvalidAuthenticationToken" } });
+            const { transport, runner } = setUp({ outer: [unauthorized] });
+
+            const outcomes = await runner.getAll(pathsOf(3));
+
+            assert.deepEqual(transport.log, [batchSent(0, pathsOf(3)), refreshed(0), batchSent(0, pathsOf(3))]);
+            for (const path of pathsOf(3)) assertStatus(outcomes.get(path), 200);
+        });
+    });
+});
+
+describe("readBatchReply", () => {
+    const ids = ["1", "2", "3"];
+
+    it("gives each id its own status, lower-cased headers and body, whatever the order", () => {
+        const outcomes = readBatchReply(
+            {
+                responses: [
+                    { id: "3", status: 404, body: { error: { code: "Request_ResourceNotFound" } } },
+                    { id: "1", status: 200, headers: { "Content-Type": "application/json" }, body: { perUserMfaState: "enabled" } },
+                    { id: "2", status: 429, headers: { "Retry-After": 5 } },
+                ],
+            },
+            ids,
+        );
+
+        assert.deepEqual([...outcomes.keys()], ids);
+        assert.deepEqual(outcomes.get("1"), { status: 200, headers: { "content-type": "application/json" }, body: { perUserMfaState: "enabled" } });
+        assert.deepEqual(outcomes.get("2"), { status: 429, headers: { "retry-after": "5" }, body: undefined });
+        assert.deepEqual(outcomes.get("3"), { status: 404, headers: {}, body: { error: { code: "Request_ResourceNotFound" } } });
+    });
+
+    it("matches numeric ids to their string form", () => {
+        const outcomes = readBatchReply({ responses: [{ id: 1, status: 200 }] }, ["1"]);
+
+        assertStatus(outcomes.get("1"), 200);
+    });
+
+    it("marks an id the reply left out as malformed, and ignores ids nobody asked for", () => {
+        const outcomes = readBatchReply({ responses: [{ id: "1", status: 200 }, { id: "9", status: 200 }, null] }, ["1", "2"]);
+
+        assertStatus(outcomes.get("1"), 200);
+        assertFailure(outcomes.get("2"), "malformed", "the $batch reply had no answer for this request");
+        assert.equal(outcomes.size, 2);
+    });
+
+    it("marks an id answered twice as malformed, never picking one of the answers", () => {
+        const outcomes = readBatchReply(
+            {
+                responses: [
+                    { id: "1", status: 200 },
+                    { id: "2", status: 200 },
+                    { id: "1", status: 429 },
+                ],
+            },
+            ["1", "2"],
+        );
+
+        assertFailure(outcomes.get("1"), "malformed", "the $batch reply answered this request more than once");
+        assertStatus(outcomes.get("2"), 200);
+    });
+
+    it("marks an answer without a numeric status as malformed", () => {
+        const outcomes = readBatchReply({ responses: [{ id: "1" }, { id: "2", status: "200" }] }, ["1", "2"]);
+
+        assertFailure(outcomes.get("1"), "malformed", "the $batch reply gave this request no status");
+        assertFailure(outcomes.get("2"), "malformed", "the $batch reply gave this request no status");
+    });
+
+    for (const [description, body] of [
+        ["no body", undefined],
+        ["a null body", null],
+        ["a body without 'responses'", { value: [] }],
+        ["'responses' that is not a list", { responses: { id: "1", status: 200 } }],
+        ["a string body", "<html>Service Unavailable</html>"],
+    ] as const) {
+        it(`marks every id as malformed for ${description}`, () => {
+            const outcomes = readBatchReply(body, ids);
+
+            assert.equal(outcomes.size, 3);
+            for (const id of ids) assertFailure(outcomes.get(id), "malformed", "the $batch reply has no 'responses' list");
+        });
+    }
+});

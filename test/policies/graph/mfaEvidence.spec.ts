@@ -1,0 +1,185 @@
+import * as assert from "node:assert/strict";
+import { GraphConnection } from "../../../policies/graph/connection";
+import { graphMfaEvidence } from "../../../policies/graph/mfaEvidence";
+import { PerUserMfaAnswer, requirementsPath } from "../../../policies/graph/perUserMfa";
+import { FakeGraphTransport, mfaState, TransportScript } from "./fakeTransport";
+
+const inOneMinute = () => ({ deadline: Date.now() + 60_000 });
+
+/** `graphMfaEvidence` with a spy in place of the real transport factory. */
+function setUp(env: NodeJS.ProcessEnv = {}, script: TransportScript = {}) {
+    const connections: GraphConnection[] = [];
+    const transports: FakeGraphTransport[] = [];
+    const evidence = graphMfaEvidence({
+        env,
+        transportFor: (connection) => {
+            connections.push(connection);
+            const transport = new FakeGraphTransport(script);
+            transports.push(transport);
+            return transport;
+        },
+    });
+    const askedUrls = () => transports.map((transport) => transport.requests.map((request) => request.subRequests));
+    return { evidence, connections, transports, askedUrls };
+}
+
+/** The sub-requests of one `$batch` as the fake records them. */
+const asked = (...objectIds: string[]) => objectIds.map((objectId, index) => `${index + 1} ${requirementsPath(objectId)}`);
+
+function assertUnverified(answer: PerUserMfaAnswer | undefined, reason: RegExp): void {
+    assert.ok(answer?.kind === "unverified", `expected unverified, got ${JSON.stringify(answer)}`);
+    assert.match(answer.reason, reason);
+}
+
+describe("graphMfaEvidence", () => {
+    it("asks each user once across calls and answers every call in full", async () => {
+        const { evidence, connections, askedUrls } = setUp({}, { perUrl: { [requirementsPath("u2")]: [mfaState("disabled")] } });
+
+        const first = await evidence.perUserMfaStates(["u1", "u2"], inOneMinute());
+        const second = await evidence.perUserMfaStates(["u2", "u3"], inOneMinute());
+
+        assert.deepEqual(askedUrls(), [[asked("u1", "u2"), asked("u3")]]);
+        assert.equal(connections.length, 1);
+        assert.deepEqual([...first], [
+            ["u1", { kind: "state", state: "enforced" }],
+            ["u2", { kind: "state", state: "disabled" }],
+        ]);
+        assert.deepEqual([...second], [
+            ["u2", { kind: "state", state: "disabled" }],
+            ["u3", { kind: "state", state: "enforced" }],
+        ]);
+    });
+
+    it("asks a user once when two calls overlap", async () => {
+        const { evidence, askedUrls } = setUp();
+
+        const [first, second] = await Promise.all([
+            evidence.perUserMfaStates(["u1"], inOneMinute()),
+            evidence.perUserMfaStates(["u1", "u2"], inOneMinute()),
+        ]);
+
+        assert.deepEqual(askedUrls(), [[asked("u1"), asked("u2")]]);
+        assert.deepEqual(first.get("u1"), { kind: "state", state: "enforced" });
+        assert.deepEqual(second.get("u1"), { kind: "state", state: "enforced" });
+    });
+
+    it("asks a user named twice in one call once", async () => {
+        const { evidence, askedUrls } = setUp();
+
+        const answers = await evidence.perUserMfaStates(["u1", "u1"], inOneMinute());
+
+        assert.deepEqual(askedUrls(), [[asked("u1")]]);
+        assert.deepEqual([...answers.keys()], ["u1"]);
+    });
+
+    it("matches the object ids of later calls without regard to case", async () => {
+        const { evidence, askedUrls } = setUp();
+
+        await evidence.perUserMfaStates(["6F1C2B9E-AAAA-4B5C-8D7E-9F0A1B2C3D4E"], inOneMinute());
+        const later = await evidence.perUserMfaStates(["6f1c2b9e-aaaa-4b5c-8d7e-9f0a1b2c3d4e"], inOneMinute());
+
+        assert.deepEqual(askedUrls(), [[asked("6F1C2B9E-AAAA-4B5C-8D7E-9F0A1B2C3D4E")]]);
+        assert.deepEqual(later.get("6f1c2b9e-aaaa-4b5c-8d7e-9f0a1b2c3d4e"), { kind: "state", state: "enforced" });
+    });
+
+    it("keeps a failed answer for the rest of the run", async () => {
+        const { evidence, askedUrls } = setUp({}, { outer: [{ status: 403, body: { error: { code: "Authorization_RequestDenied" } } }] });
+
+        const first = await evidence.perUserMfaStates(["u1"], inOneMinute());
+        const second = await evidence.perUserMfaStates(["u1"], inOneMinute());
+
+        assert.deepEqual(askedUrls(), [[asked("u1")]]);
+        assertUnverified(first.get("u1"), /HTTP 403 Authorization_RequestDenied.*Policy\.Read\.All/);
+        assert.deepEqual(second.get("u1"), first.get("u1"));
+    });
+
+    it("asks the beta version, through $batch, within the request's deadline", async () => {
+        const { evidence, transports } = setUp();
+        const deadline = Date.now() + 10_000;
+
+        await evidence.perUserMfaStates(["u1"], { deadline });
+
+        const [request] = transports[0].requests;
+        assert.equal(request.method, "POST");
+        assert.equal(request.version, "beta");
+        assert.equal(request.path, "/$batch");
+        assert.ok(request.timeoutMs > 0 && request.timeoutMs <= 10_000, `timeout ${request.timeoutMs} ms`);
+    });
+
+    it("answers every user with the budget error and sends nothing once the deadline has passed", async () => {
+        const { evidence, transports } = setUp();
+
+        const answers = await evidence.perUserMfaStates(["u1", "u2"], { deadline: Date.now() - 1 });
+
+        assert.deepEqual(transports.map((transport) => transport.log), [[]]);
+        for (const id of ["u1", "u2"]) assertUnverified(answers.get(id), /^the verification time budget ran out before Graph answered$/);
+    });
+
+    it("refuses an endpoint that is not Graph without creating a transport or sending anything", async () => {
+        const { evidence, connections, transports } = setUp({ ENTRA_MFA_GUARD_GRAPH_ENDPOINT: "https://evil.example.com" });
+
+        const answers = await evidence.perUserMfaStates(["u1", "u2"], inOneMinute());
+
+        assert.deepEqual(connections, []);
+        assert.deepEqual(transports, []);
+        assert.deepEqual([...answers.keys()], ["u1", "u2"]);
+        for (const id of ["u1", "u2"]) assertUnverified(answers.get(id), /ENTRA_MFA_GUARD_GRAPH_ENDPOINT is refused: 'evil\.example\.com' is neither a Microsoft Graph host/);
+    });
+
+    it("answers every user unverified when ARM_ENVIRONMENT cannot be read", async () => {
+        const { evidence, transports } = setUp({ ARM_ENVIRONMENT: "germany" });
+
+        const answers = await evidence.perUserMfaStates(["u1"], inOneMinute());
+
+        assert.deepEqual(transports, []);
+        assertUnverified(answers.get("u1"), /^ARM_ENVIRONMENT is 'germany'/);
+    });
+
+    it("sends to a loopback endpoint", async () => {
+        const { evidence, connections, askedUrls } = setUp({ ENTRA_MFA_GUARD_GRAPH_ENDPOINT: "https://127.0.0.1:8443" });
+
+        const answers = await evidence.perUserMfaStates(["u1"], inOneMinute());
+
+        assert.deepEqual(
+            connections.map((connection) => [connection.graphBaseUrl, connection.tokenScope]),
+            [["https://127.0.0.1:8443", "https://127.0.0.1:8443/.default"]],
+        );
+        assert.deepEqual(askedUrls(), [[asked("u1")]]);
+        assert.deepEqual(answers.get("u1"), { kind: "state", state: "enforced" });
+    });
+
+    it("keeps one transport and one cache per cloud", async () => {
+        const { evidence, connections, askedUrls } = setUp();
+
+        await evidence.perUserMfaStates(["u1"], inOneMinute());
+        await evidence.perUserMfaStates(["u1"], { ...inOneMinute(), cloud: "usgovernment" });
+        await evidence.perUserMfaStates(["u1"], { ...inOneMinute(), cloud: "public" });
+
+        assert.deepEqual(
+            connections.map((connection) => connection.graphBaseUrl),
+            ["https://graph.microsoft.com", "https://graph.microsoft.us"],
+        );
+        assert.deepEqual(askedUrls(), [[asked("u1")], [asked("u1")]]);
+    });
+
+    it("answers nothing and sends nothing for no users", async () => {
+        const { evidence, transports } = setUp();
+
+        const answers = await evidence.perUserMfaStates([], inOneMinute());
+
+        assert.equal(answers.size, 0);
+        assert.deepEqual(transports, []);
+    });
+
+    describe("regressions", () => {
+        // The cache key lower-cases ids, but the ids to ask were once de-duplicated case-sensitively,
+        // so one user named in two cases in the same call got two sub-requests.
+        it("asks a user named in two cases in one call once", async () => {
+            const { evidence, askedUrls } = setUp();
+
+            await evidence.perUserMfaStates(["6F1C2B9E-AAAA-4B5C-8D7E-9F0A1B2C3D4E", "6f1c2b9e-aaaa-4b5c-8d7e-9f0a1b2c3d4e"], inOneMinute());
+
+            assert.equal(askedUrls()[0].flat().length, 1, JSON.stringify(askedUrls()));
+        });
+    });
+});
