@@ -54,6 +54,9 @@ class InventoryBuilder {
     private readonly usersByObjectId = new Map<string, InventoryUser>();
     private readonly groupsByUrn = new Map<string, StackGroup>();
     private readonly groupsByObjectId = new Map<string, StackGroup>();
+    /** Custom role definitions by every id they can be referred to by (resource id, GUID), lower-case. */
+    private readonly roleDefinitionsById = new Map<string, KindedResource>();
+    private readonly directoryRolesByObjectId = new Map<string, KindedResource>();
 
     constructor(resources: readonly StackResourceSnapshot[], private readonly catalog: RoleCatalog) {
         for (const resource of resources) {
@@ -63,7 +66,24 @@ class InventoryBuilder {
                 this.problem(resource.urn, "appears twice in the stack; only its first copy is read");
                 continue;
             }
-            this.byUrn.set(resource.urn, { ...resource, kind });
+            const kinded = { ...resource, kind };
+            this.byUrn.set(resource.urn, kinded);
+            if (kind === "azureRoleDefinition" || kind === "classicRoleDefinition") this.indexRoleDefinition(kinded);
+            if (kind === "directoryRole") {
+                const objectId = readString(kinded.props, "objectId");
+                if (typeof objectId === "string") this.directoryRolesByObjectId.set(objectId.toLowerCase(), kinded);
+            }
+        }
+    }
+
+    private indexRoleDefinition(definition: KindedResource): void {
+        for (const property of ["id", "name", "roleDefinitionId", "roleDefinitionResourceId"]) {
+            const value = definition.props[property];
+            if (typeof value !== "string") continue;
+            const id = value.toLowerCase();
+            if (!this.roleDefinitionsById.has(id)) this.roleDefinitionsById.set(id, definition);
+            const guid = lastGuidSegment(id);
+            if (guid && !this.roleDefinitionsById.has(guid)) this.roleDefinitionsById.set(guid, definition);
         }
     }
 
@@ -306,21 +326,11 @@ class InventoryBuilder {
             return { reference: "no role definition", unnamedBecause: "the assignment names no role definition" };
         }
         const guid = lastGuidSegment(id);
-        const custom = [...this.byUrn.values()].find(
-            (r) => (r.kind === "azureRoleDefinition" || r.kind === "classicRoleDefinition") && this.definesRole(r, id, guid),
-        );
+        const custom = this.roleDefinitionsById.get(id.toLowerCase()) ?? (guid ? this.roleDefinitionsById.get(guid) : undefined);
         const name = (custom && this.customRoleName(custom)) ?? (guid && this.catalog.azureRoleName(guid));
         return name
             ? { name, reference: id }
             : { reference: id, unnamedBecause: "it is neither an Azure built-in role nor a role definition of this stack" };
-    }
-
-    private definesRole(definition: KindedResource, id: string, guid: string | undefined): boolean {
-        const ids = ["id", "name", "roleDefinitionId", "roleDefinitionResourceId"]
-            .map((p) => definition.props[p])
-            .filter((v): v is string => typeof v === "string")
-            .map((v) => v.toLowerCase());
-        return ids.includes(id.toLowerCase()) || (guid !== undefined && ids.some((v) => lastGuidSegment(v) === guid));
     }
 
     private customRoleName(definition: KindedResource): string | undefined {
@@ -348,7 +358,7 @@ class InventoryBuilder {
         const roleObjectId = this.string(resource, "roleObjectId", readNonEmptyString);
         const directoryRole =
             typeof roleObjectId === "string"
-                ? [...this.byUrn.values()].find((r) => r.kind === "directoryRole" && readString(r.props, "objectId") === roleObjectId)
+                ? this.directoryRolesByObjectId.get(roleObjectId.toLowerCase())
                 : roleObjectId === UNKNOWN
                   ? this.dependency(resource, "roleObjectId", ["directoryRole"])
                   : undefined;
