@@ -1,19 +1,37 @@
 import { PolicyPack } from "@pulumi/policy";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { graphMfaEvidence } from "./policies/graph/mfaEvidence";
-import { nonPrivilegedUserMfa } from "./policies/nonPrivilegedUserMfa";
+import { graphRootFor, nonPrivilegedUserMfa } from "./policies/nonPrivilegedUserMfa";
+import { reportFrom } from "./policies/report/buildReport";
+import { writeReports } from "./policies/report/reportFiles";
 import { builtInRoleCatalog } from "./policies/roles/catalog";
+import { privilegedUserMfa } from "./policies/privilegedUserMfa";
 import { PolicyDependencies, StackEvaluator } from "./policies/stackEvaluation";
 import { unverifiedUsers } from "./policies/unverifiedUsers";
 
+// bin/index.js -> the pack's package.json, as the SDK itself reads its version.
+const { version } = JSON.parse(readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { version: string };
+const summary = {};
 const dependencies: PolicyDependencies = {
     evidence: graphMfaEvidence(),
     catalog: builtInRoleCatalog,
     now: () => new Date(),
     env: process.env,
+    // CI report files (ENTRA_MFA_GUARD_REPORT, GITHUB_STEP_SUMMARY), rewritten as each rule completes.
+    onEvaluated: async (results) => {
+        const report = reportFrom(results, { version, graphBaseUrl: graphRootFor(process.env, results[0]?.config.cloud), env: process.env, now: new Date() });
+        const outcome = await writeReports(report, process.env, { policies, summary });
+        // stdout lines after the port line reach `pulumi preview` as info diagnostics.
+        outcome.errors.forEach((error) => console.log(`entra-mfa-guard: ${error}`));
+    },
 };
 const evaluator = new StackEvaluator(dependencies);
 
+// Order matters: the non-privileged policy owns the settings the others reuse.
+const policies = [nonPrivilegedUserMfa(dependencies, evaluator), privilegedUserMfa(dependencies, evaluator), unverifiedUsers(evaluator)];
+
 new PolicyPack("entra-mfa-guard", {
-    description: "Microsoft Entra ID users without a privileged role must have multi-factor authentication.",
-    policies: [nonPrivilegedUserMfa(dependencies, evaluator), unverifiedUsers(evaluator)],
+    description: "Microsoft Entra ID users must have multi-factor authentication: those without a privileged role, and those with one.",
+    policies,
 });

@@ -3,7 +3,14 @@ import { DEFAULT_PRIVILEGED_ROLE_PATTERNS } from "./roles/classify";
 import { CLOUD_NAMES, CloudName } from "./graph/clouds";
 
 /** What a user of the pack sets in `--policy-pack-config` for the MFA policies. */
+/** Kinds of MFA evidence, in the order they are asked: tenant-wide first, per user last. */
+export const EVIDENCE_SOURCES = ["conditionalAccess", "securityDefaults", "perUserMfa", "registration"] as const;
+export type EvidenceSourceName = (typeof EVIDENCE_SOURCES)[number];
+
 export interface MfaPolicyConfig {
+    acceptedEvidence: EvidenceSourceName[];
+    /** Applications a Conditional Access policy must target to count: `All`, or app ids. */
+    conditionalAccessApplications: string[];
     privilegedRolePatterns: string[];
     useEntraPrivilegedLabel: boolean;
     exemptions: Exemption[];
@@ -24,6 +31,9 @@ export interface Exemption {
 }
 
 export const DEFAULT_CONFIG: MfaPolicyConfig = {
+    // Registration proves a user can do MFA, not that it is required: opt-in.
+    acceptedEvidence: ["conditionalAccess", "securityDefaults", "perUserMfa"],
+    conditionalAccessApplications: ["All"],
     privilegedRolePatterns: DEFAULT_PRIVILEGED_ROLE_PATTERNS,
     useEntraPrivilegedLabel: false,
     exemptions: [],
@@ -35,6 +45,21 @@ export const DEFAULT_CONFIG: MfaPolicyConfig = {
 /** The policy's `configSchema`: Pulumi validates users' config against it and fills the defaults. */
 export const mfaPolicyConfigSchema: PolicyConfigSchema = {
     properties: {
+        acceptedEvidence: {
+            type: "array",
+            items: { type: "string", enum: [...EVIDENCE_SOURCES] },
+            uniqueItems: true,
+            default: DEFAULT_CONFIG.acceptedEvidence,
+            description:
+                "Which evidence counts as MFA: conditionalAccess (an enabled policy requiring MFA for the user), securityDefaults, perUserMfa (enabled or enforced), registration (isMfaCapable; proves capability, not enforcement).",
+        },
+        conditionalAccessApplications: {
+            type: "array",
+            items: { type: "string", minLength: 1 },
+            minItems: 1,
+            default: DEFAULT_CONFIG.conditionalAccessApplications,
+            description: `Applications a Conditional Access policy must target to count: "All", or app ids such as ${"797f4846-ba00-4fd7-ba43-dac1f8f63013"} (Azure management).`,
+        },
         privilegedRolePatterns: {
             type: "array",
             items: { type: "string", minLength: 1 },
@@ -93,7 +118,10 @@ export function readMfaPolicyConfig(raw: Record<string, unknown>): MfaPolicyConf
     const boolean = (value: unknown, fallback: boolean) => (typeof value === "boolean" ? value : fallback);
     const budget = raw.verificationBudgetSeconds;
     const cloud = CLOUD_NAMES.find((name) => name === raw.cloud);
+    const evidence = strings(raw.acceptedEvidence)?.filter((e): e is EvidenceSourceName => (EVIDENCE_SOURCES as readonly string[]).includes(e));
     return {
+        acceptedEvidence: evidence ? EVIDENCE_SOURCES.filter((e) => evidence.includes(e)) : DEFAULT_CONFIG.acceptedEvidence,
+        conditionalAccessApplications: strings(raw.conditionalAccessApplications)?.length ? strings(raw.conditionalAccessApplications)! : DEFAULT_CONFIG.conditionalAccessApplications,
         privilegedRolePatterns: strings(raw.privilegedRolePatterns) ?? DEFAULT_CONFIG.privilegedRolePatterns,
         useEntraPrivilegedLabel: boolean(raw.useEntraPrivilegedLabel, DEFAULT_CONFIG.useEntraPrivilegedLabel),
         exemptions: Array.isArray(raw.exemptions) ? raw.exemptions.filter(isExemption) : DEFAULT_CONFIG.exemptions,

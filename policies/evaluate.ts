@@ -1,21 +1,35 @@
-import { Exemption, MfaPolicyConfig } from "./config";
-import { MfaEvidence } from "./graph/mfaEvidence";
+import { EvidenceSourceName, Exemption, MfaPolicyConfig } from "./config";
+import { ConditionalAccessPolicy, conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, coverageOf, UserFacts } from "./evidence/conditionalAccess";
+import { Memberships } from "./graph/graphReads";
+import { EvidenceRequest, MfaEvidence } from "./graph/mfaEvidence";
 import { Inventory, InventoryProblem, InventoryUser } from "./inventory/types";
+import { EvidenceSource } from "./report/reportTypes";
 import { Classification, classifyUser, roleNameMatcher } from "./roles/classify";
 
 /** Per-user MFA states that count as MFA (https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates). */
 export const MFA_STATES_THAT_PASS: ReadonlySet<string> = new Set(["enabled", "enforced"]);
 
-export type UserVerdict =
-    | (VerdictBase & { kind: "compliant"; perUserMfaState: string })
-    | (VerdictBase & { kind: "noncompliant"; perUserMfaState: string | null | undefined; newAccount: boolean })
-    | (VerdictBase & { kind: "unverified"; reason: string })
-    | (VerdictBase & { kind: "exempt"; exemption: Exemption })
-    | (VerdictBase & { kind: "out-of-scope"; reason: string });
+/** The two CIS rules: MFA for users without a privileged role, and for users with one. */
+export type Rule = "non-privileged" | "privileged";
 
-interface VerdictBase {
+export interface EvidenceNote {
+    source: EvidenceSource;
+    /** Whether this piece of evidence showed MFA for the user. */
+    counted: boolean;
+    detail: string;
+}
+
+export interface UserVerdict {
     user: InventoryUser;
+    rule: Rule;
     classification: Classification;
+    kind: "compliant" | "noncompliant" | "unverified" | "exempt" | "out-of-scope";
+    /** What was looked at, in order, and why each did or did not count. */
+    evidence: EvidenceNote[];
+    decidedBy?: EvidenceSource;
+    /** Why the user is unverified or out of scope. */
+    reason?: string;
+    exemption?: Exemption;
     /** An exemption that names the user but has run out; it is shown, and does not count. */
     expiredExemption?: Exemption;
 }
@@ -31,64 +45,223 @@ export interface EvaluationContext {
     now: Date;
 }
 
-/**
- * Decides, for every user of the inventory, whether the non-privileged rule holds. Graph is asked
- * only for users in scope whose object id is known, all at once.
- */
-export async function evaluateNonPrivilegedUsers(inventory: Inventory, context: EvaluationContext): Promise<StackEvaluation> {
-    const { config, now } = context;
-    const rules = { isPrivilegedRoleName: roleNameMatcher(config.privilegedRolePatterns), useEntraPrivilegedLabel: config.useEntraPrivilegedLabel };
-    const pending: { user: InventoryUser; base: VerdictBase }[] = [];
-    const verdicts: UserVerdict[] = [];
+/** A user still to decide, with the evidence gathered so far and what could not be read. */
+interface Pending {
+    verdict: UserVerdict;
+    uncertain: string[];
+}
 
-    for (const user of inventory.users) {
-        const classification = classifyUser(user, rules);
+/**
+ * Decides every user of the inventory under the rules asked for. Evidence is gathered cheapest
+ * first (Conditional Access and security defaults once per tenant, then per-user state, then
+ * registration), each source asked only about users nothing before it covered. A source that
+ * could not be read makes a user unverified, never non-compliant: it might have shown MFA.
+ */
+export async function evaluateUsers(inventory: Inventory, context: EvaluationContext, rules: ReadonlySet<Rule>): Promise<StackEvaluation> {
+    const { config, now, evidence } = context;
+    const request: EvidenceRequest = { cloud: config.cloud, deadline: now.getTime() + config.verificationBudgetSeconds * 1000 };
+    const expanded = await withOutsideGroupMembers(inventory, evidence, request);
+    const classificationRules = { isPrivilegedRoleName: roleNameMatcher(config.privilegedRolePatterns), useEntraPrivilegedLabel: config.useEntraPrivilegedLabel };
+
+    const decided: UserVerdict[] = [];
+    const pending: Pending[] = [];
+    for (const user of expanded.users) {
+        const classification = classifyUser(user, classificationRules);
+        const rule: Rule = classification.privileged ? "privileged" : "non-privileged";
+        if (!rules.has(rule)) continue;
         const exemption = exemptionFor(user, config.exemptions);
         const expired = exemption && isExpired(exemption, now) ? exemption : undefined;
-        const base: VerdictBase = { user, classification, ...(expired ? { expiredExemption: expired } : {}) };
-        if (classification.privileged) {
-            verdicts.push({ ...base, kind: "out-of-scope", reason: "holds a privileged role" });
-        } else if (user.isGuest && !config.includeGuests) {
-            verdicts.push({ ...base, kind: "out-of-scope", reason: "is a guest and includeGuests is off" });
+        const verdict: UserVerdict = { user, rule, classification, kind: "noncompliant", evidence: [], ...(expired ? { expiredExemption: expired } : {}) };
+        if (user.isGuest && !config.includeGuests) {
+            decided.push({ ...verdict, kind: "out-of-scope", reason: "is a guest and includeGuests is off" });
         } else if (user.accountEnabled === false && !config.includeDisabledAccounts) {
-            verdicts.push({ ...base, kind: "out-of-scope", reason: "has sign-in disabled and includeDisabledAccounts is off" });
+            decided.push({ ...verdict, kind: "out-of-scope", reason: "has sign-in disabled and includeDisabledAccounts is off" });
         } else if (exemption && !expired) {
-            verdicts.push({ ...base, kind: "exempt", exemption });
-        } else if (user.isNew) {
-            // Graph creates accounts with per-user MFA disabled, and the stack cannot say otherwise.
-            verdicts.push({ ...base, kind: "noncompliant", perUserMfaState: "disabled", newAccount: true });
-        } else if (!user.objectId) {
-            verdicts.push({ ...base, kind: "unverified", reason: "its object id could not be read from the stack" });
+            decided.push({ ...verdict, kind: "exempt", exemption });
         } else {
-            pending.push({ user, base });
+            pending.push({ verdict, uncertain: [] });
         }
     }
 
-    if (pending.length > 0) {
-        const deadline = now.getTime() + config.verificationBudgetSeconds * 1000;
-        const answers = await context.evidence
-            .perUserMfaStates(
-                pending.map((p) => p.user.objectId!),
-                { cloud: config.cloud, deadline },
-            )
-            .catch((error: unknown) => new Error(error instanceof Error ? error.message : String(error)));
-        for (const { user, base } of pending) {
-            const answer = answers instanceof Error ? { kind: "unverified" as const, reason: `the MFA check failed: ${answers.message}` } : answers.get(user.objectId!);
-            if (!answer) {
-                verdicts.push({ ...base, kind: "unverified", reason: "no answer was recorded for the user" });
-            } else if (answer.kind === "unverified") {
-                verdicts.push({ ...base, kind: "unverified", reason: answer.reason });
-            } else if (typeof answer.state === "string" && MFA_STATES_THAT_PASS.has(answer.state)) {
-                verdicts.push({ ...base, kind: "compliant", perUserMfaState: answer.state });
-            } else {
-                verdicts.push({ ...base, kind: "noncompliant", perUserMfaState: answer.state, newAccount: false });
+    let undecided = pending;
+    for (const source of config.acceptedEvidence) {
+        if (undecided.length === 0) break;
+        await GATHER[source](undecided, { ...context, request, inventory: expanded });
+        undecided = undecided.filter((p) => p.verdict.kind !== "compliant");
+    }
+    for (const { verdict, uncertain } of undecided) {
+        if (uncertain.length > 0) {
+            verdict.kind = "unverified";
+            verdict.reason = [...new Set(uncertain)].join("; ");
+        }
+    }
+
+    const all = [...decided, ...pending.map((p) => p.verdict)];
+    const order = new Map(expanded.users.map((user, index) => [user.key, index]));
+    all.sort((a, b) => order.get(a.user.key)! - order.get(b.user.key)!);
+    return { verdicts: all, problems: expanded.problems };
+}
+
+type Gatherer = (pending: Pending[], context: EvaluationContext & { request: EvidenceRequest; inventory: Inventory }) => Promise<void>;
+
+function pass(item: Pending, source: EvidenceSource, detail: string): void {
+    item.verdict.kind = "compliant";
+    item.verdict.decidedBy = source;
+    item.verdict.evidence.push({ source, counted: true, detail });
+}
+
+function note(item: Pending, source: EvidenceSource, detail: string): void {
+    item.verdict.evidence.push({ source, counted: false, detail });
+}
+
+const GATHER: Record<EvidenceSourceName, Gatherer> = {
+    async conditionalAccess(pending, { evidence, request, inventory, config }) {
+        const stackPolicies = inventory.conditionalAccessPolicies.map((p) => conditionalAccessPolicyFromStack(p, inventory.groups));
+        const tenant = await evidence.conditionalAccessPolicies(request);
+        const policies = [...stackPolicies, ...(tenant.kind === "value" ? tenant.value.map(conditionalAccessPolicyFromGraph) : [])];
+        // Only policies meant to require MFA are worth a word in a message; the rest are noise.
+        const mfaPolicies = policies.filter(requiresMfaAtAll);
+        const needMemberships = mfaPolicies.some((p) => p.groups.include.size + p.groups.exclude.size + p.roles.include.size + p.roles.exclude.size > 0);
+        const idsForMemberships = needMemberships ? pending.filter((p) => p.verdict.user.objectId).map((p) => p.verdict.user.objectId!) : [];
+        const memberships = idsForMemberships.length ? await evidence.memberships(idsForMemberships, request) : new Map<string, never>();
+
+        for (const item of pending) {
+            const facts = userFacts(item.verdict.user, needMemberships ? memberships.get(item.verdict.user.objectId ?? "") : undefined, needMemberships);
+            const covering = mfaPolicies.find((policy) => coverageOf(policy, facts, config.conditionalAccessApplications).covers);
+            if (covering) {
+                pass(item, "conditionalAccess", `Conditional Access policy '${covering.displayName}'${covering.source === "stack" ? " (in this stack)" : ""} requires MFA for the user`);
+                continue;
+            }
+            for (const policy of mfaPolicies) {
+                const coverage = coverageOf(policy, facts, config.conditionalAccessApplications);
+                if (!coverage.covers) note(item, "conditionalAccess", coverage.why);
+            }
+            if (mfaPolicies.length === 0 && tenant.kind === "value") note(item, "conditionalAccess", "no Conditional Access policy requires MFA");
+            if (tenant.kind === "unverified") {
+                note(item, "conditionalAccess", `the tenant's Conditional Access policies could not be read: ${tenant.reason}`);
+                item.uncertain.push(`the tenant's Conditional Access policies could not be read (${tenant.reason})`);
             }
         }
-    }
+    },
 
-    const order = new Map(inventory.users.map((user, index) => [user.key, index]));
-    verdicts.sort((a, b) => order.get(a.user.key)! - order.get(b.user.key)!);
-    return { verdicts, problems: inventory.problems };
+    async securityDefaults(pending, { evidence, request }) {
+        const answer = await evidence.securityDefaultsEnabled(request);
+        for (const item of pending) {
+            if (answer.kind === "unverified") {
+                note(item, "securityDefaults", `security defaults could not be read: ${answer.reason}`);
+                item.uncertain.push(`security defaults could not be read (${answer.reason})`);
+            } else if (answer.value) {
+                pass(item, "securityDefaults", "security defaults are on, which require MFA");
+            } else {
+                note(item, "securityDefaults", "security defaults are off");
+            }
+        }
+    },
+
+    async perUserMfa(pending, { evidence, request }) {
+        const asked = pending.filter((p) => p.verdict.user.objectId);
+        const answers = asked.length ? await evidence.perUserMfaStates(asked.map((p) => p.verdict.user.objectId!), request) : new Map();
+        for (const item of pending) {
+            const { user } = item.verdict;
+            if (user.isNew) {
+                // Graph creates accounts with per-user MFA disabled, and the stack cannot say otherwise.
+                note(item, "newAccount", "a new account starts with per-user MFA 'disabled'");
+                continue;
+            }
+            if (!user.objectId) {
+                item.uncertain.push("its object id could not be read from the stack");
+                continue;
+            }
+            const answer = answers.get(user.objectId);
+            if (!answer || answer.kind === "unverified") {
+                const reason = answer?.reason ?? "no answer was recorded for the user";
+                note(item, "perUserMfa", `per-user MFA state could not be read: ${reason}`);
+                item.uncertain.push(reason);
+            } else if (typeof answer.state === "string" && MFA_STATES_THAT_PASS.has(answer.state)) {
+                pass(item, "perUserMfa", `per-user MFA state is '${answer.state}'`);
+            } else {
+                const state = answer.state === undefined ? "missing" : answer.state === null ? "null" : `'${answer.state}'`;
+                note(item, "perUserMfa", `per-user MFA state is ${state}`);
+            }
+        }
+    },
+
+    async registration(pending, { evidence, request }) {
+        const asked = pending.filter((p) => p.verdict.user.objectId);
+        const answers = asked.length ? await evidence.mfaCapable(asked.map((p) => p.verdict.user.objectId!), request) : new Map();
+        for (const item of pending) {
+            const { user } = item.verdict;
+            if (user.isNew) {
+                note(item, "registration", "a new account has no MFA method registered");
+                continue;
+            }
+            const answer = user.objectId ? answers.get(user.objectId) : undefined;
+            if (!answer) continue;
+            if (answer.kind === "unverified") {
+                note(item, "registration", `MFA registration could not be read: ${answer.reason}`);
+                item.uncertain.push(answer.reason);
+            } else if (answer.value) {
+                pass(item, "registration", "the user is registered for MFA (isMfaCapable)");
+            } else {
+                note(item, "registration", "the user has no MFA method registered (isMfaCapable is false)");
+            }
+        }
+    },
+};
+
+function requiresMfaAtAll(policy: ConditionalAccessPolicy): boolean {
+    return policy.grant.builtInControls.some((c) => c.toLowerCase() === "mfa") || policy.grant.authenticationStrengthId !== undefined;
+}
+
+/** What Conditional Access matching knows of a user: the stack's groups and roles, and the tenant's when read. */
+function userFacts(user: InventoryUser, memberships: { kind: "value"; value: Memberships } | { kind: "unverified"; reason: string } | undefined, needed: boolean): UserFacts {
+    const stackGroupIds = user.stackGroups.map((g) => g.objectId?.toLowerCase()).filter((id): id is string => !!id);
+    const stackRoleTemplates = user.roles.filter((r) => r.system === "entra-directory" && r.templateId && !r.eligible).map((r) => r.templateId!.toLowerCase());
+    const groupNames = new Map(user.stackGroups.filter((g) => g.objectId).map((g) => [g.objectId!.toLowerCase(), g.displayName]));
+    // A new account is in no tenant group yet: the stack's view is complete. Others need Graph.
+    const tenantKnown = user.isNew || !needed || memberships?.kind === "value";
+    const tenant = memberships?.kind === "value" ? memberships.value : { groups: [], roleTemplateIds: [] };
+    tenant.groups.forEach((g) => g.displayName && groupNames.set(g.id.toLowerCase(), g.displayName));
+    return {
+        objectId: user.objectId,
+        isGuest: user.isGuest,
+        groupIds: tenantKnown ? new Set([...stackGroupIds, ...tenant.groups.map((g) => g.id.toLowerCase())]) : undefined,
+        roleTemplateIds: tenantKnown ? new Set([...stackRoleTemplates, ...tenant.roleTemplateIds.map((r) => r.toLowerCase())]) : undefined,
+        stackGroupUrns: new Set(user.stackGroups.map((g) => g.urn)),
+        groupNames,
+    };
+}
+
+/** Gives roles held by groups outside the stack to their members, as Graph lists them. */
+async function withOutsideGroupMembers(inventory: Inventory, evidence: MfaEvidence, request: EvidenceRequest): Promise<Inventory> {
+    if (inventory.outsideGroupGrants.length === 0) return inventory;
+    const groupIds = [...new Set(inventory.outsideGroupGrants.map((g) => g.groupObjectId))];
+    const members = await evidence.groupUsers(groupIds, request);
+    const users = new Map(inventory.users.map((u) => [u.key, { ...u, roles: [...u.roles] }]));
+    const byObjectId = new Map([...users.values()].filter((u) => u.objectId).map((u) => [u.objectId!.toLowerCase(), u]));
+    const problems = [...inventory.problems];
+    for (const grant of inventory.outsideGroupGrants) {
+        const answer = members.get(grant.groupObjectId);
+        if (!answer || answer.kind === "unverified") {
+            problems.push({
+                urn: grant.role.assignmentUrn,
+                message: `gives ${grant.role.name ? `'${grant.role.name}'` : `the role ${grant.role.reference}`} to group ${grant.groupObjectId}, which is not in the stack, and its members could not be listed (${answer?.reason ?? "no answer"}); they are not checked for this role`,
+            });
+            continue;
+        }
+        for (const member of answer.value) {
+            const id = member.id.toLowerCase();
+            let user = byObjectId.get(id);
+            if (!user) {
+                const key = `objectId:${id}`;
+                user = { key, objectId: member.id, userPrincipalName: member.userPrincipalName, displayName: member.userPrincipalName ?? member.id, isGuest: false, isNew: false, roles: [], stackGroups: [] };
+                users.set(key, user);
+                byObjectId.set(id, user);
+            }
+            user.roles.push({ ...grant.role, viaGroup: grant.groupObjectId });
+        }
+    }
+    return { ...inventory, users: [...users.values()], problems };
 }
 
 function exemptionFor(user: InventoryUser, exemptions: readonly Exemption[]): Exemption | undefined {

@@ -35,12 +35,12 @@ export function nonPrivilegedUserMfa(dependencies: PolicyDependencies, evaluator
         configSchema: mfaPolicyConfigSchema,
         validateStack: async (args, reportViolation) => {
             const config = readMfaPolicyConfig(args.getConfig<Record<string, unknown>>());
-            const result = await evaluator.evaluate(args.resources, config);
+            const result = await evaluator.evaluate(args.resources, "non-privileged", config);
             // A failed evaluation is reported by the unverified-users policy; it never fails users.
             if (!("evaluation" in result)) return;
             const graphBaseUrl = graphRootFor(dependencies.env, config.cloud);
             for (const verdict of result.evaluation.verdicts) {
-                if (verdict.kind === "noncompliant") {
+                if (verdict.kind === "noncompliant" && verdict.rule === "non-privileged") {
                     reportViolation(noncompliantMessage(verdict, graphBaseUrl), verdict.user.urn ?? verdict.user.roles[0]?.assignmentUrn);
                 }
             }
@@ -49,7 +49,7 @@ export function nonPrivilegedUserMfa(dependencies: PolicyDependencies, evaluator
 }
 
 /** The Graph root to show in fixes; falls back to the cloud's when the environment is refused. */
-function graphRootFor(env: NodeJS.ProcessEnv, cloud: keyof typeof CLOUDS | undefined): string {
+export function graphRootFor(env: NodeJS.ProcessEnv, cloud: keyof typeof CLOUDS | undefined): string {
     try {
         return resolveGraphConnection(env, cloud).graphBaseUrl;
     } catch {

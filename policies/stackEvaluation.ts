@@ -1,6 +1,6 @@
 import { PolicyResource, UnknownValueError } from "@pulumi/policy";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "./config";
-import { evaluateNonPrivilegedUsers, StackEvaluation } from "./evaluate";
+import { evaluateUsers, Rule, StackEvaluation } from "./evaluate";
 import { MfaEvidence } from "./graph/mfaEvidence";
 import { buildInventory } from "./inventory/buildInventory";
 import { copyPropertyBag, UNKNOWN } from "./inventory/propertyValues";
@@ -14,46 +14,84 @@ export interface PolicyDependencies {
     catalog: RoleCatalog;
     now: () => Date;
     env: NodeJS.ProcessEnv;
+    /** Called with every rule evaluated so far for a stack, each time one completes (CI report files). */
+    onEvaluated?: (results: RuleResults) => void | Promise<void>;
 }
 
 /** An evaluation, or the error that stopped it (reported as unverified, never as a violation). */
 export type EvaluationResult = { evaluation: StackEvaluation } | { failure: string };
 
+export type RuleResults = { rule: Rule; result: EvaluationResult; config: MfaPolicyConfig }[];
+
+interface StackMemo {
+    fingerprint: string;
+    config: MfaPolicyConfig;
+    snapshots: StackResourceSnapshot[];
+    byRule: Map<Rule, Promise<EvaluationResult>>;
+    settled: RuleResults;
+}
+
 /**
- * Evaluates a stack once for all the pack's policies. Each policy gets its own copy of the
- * resources from the SDK, so the evaluation is shared by a fingerprint of the identity resources;
- * the MFA policy evaluates with its config, and the policy that reports unverified users reuses
- * that evaluation (or, when the MFA policy is disabled, makes one with the defaults).
+ * Evaluates a stack once per rule for all the pack's policies. Each policy gets its own copy of
+ * the resources from the SDK, so evaluations are shared by a fingerprint of the identity
+ * resources. The non-privileged policy owns the settings (scope, evidence, exemptions); the other
+ * policies reuse them, or the defaults when that policy is disabled.
  */
 export class StackEvaluator {
-    private last?: { fingerprint: string; result: Promise<EvaluationResult> };
+    private memo?: StackMemo;
 
     constructor(private readonly dependencies: PolicyDependencies) {}
 
-    evaluate(resources: readonly PolicyResource[], config?: MfaPolicyConfig): Promise<EvaluationResult> {
-        let snapshots: StackResourceSnapshot[];
-        try {
-            snapshots = snapshotIdentityResources(resources);
-        } catch (error) {
-            return Promise.resolve({ failure: `the stack's resources could not be read (${messageOf(error)})` });
+    /** The result for one rule; `config` is given by the policy that owns the settings. */
+    evaluate(resources: readonly PolicyResource[], rule: Rule, config?: MfaPolicyConfig): Promise<EvaluationResult> {
+        const memo = this.memoFor(resources, config);
+        if (!memo) return Promise.resolve({ failure: "the stack's resources could not be read" });
+        let result = memo.byRule.get(rule);
+        if (!result) {
+            result = this.run(memo, rule);
+            memo.byRule.set(rule, result);
         }
-        const fingerprint = fingerprintOf(snapshots);
-        if (this.last?.fingerprint === fingerprint && config === undefined) {
-            return this.last.result;
-        }
-        const result = this.run(snapshots, config ?? DEFAULT_CONFIG);
-        this.last = { fingerprint, result };
         return result;
     }
 
-    private async run(snapshots: StackResourceSnapshot[], config: MfaPolicyConfig): Promise<EvaluationResult> {
+    /** Every rule evaluated for this stack so far. */
+    async evaluated(resources: readonly PolicyResource[]): Promise<RuleResults> {
+        const memo = this.memoFor(resources);
+        if (!memo) return [{ rule: "non-privileged", result: { failure: "the stack's resources could not be read" }, config: DEFAULT_CONFIG }];
+        await Promise.all(memo.byRule.values());
+        return memo.settled;
+    }
+
+    private memoFor(resources: readonly PolicyResource[], config?: MfaPolicyConfig): StackMemo | undefined {
+        let snapshots: StackResourceSnapshot[];
         try {
-            const inventory = buildInventory(snapshots, this.dependencies.catalog);
-            const evaluation = await evaluateNonPrivilegedUsers(inventory, { config, evidence: this.dependencies.evidence, now: this.dependencies.now() });
-            return { evaluation };
-        } catch (error) {
-            return { failure: `the pack failed while evaluating the stack (${messageOf(error)})` };
+            snapshots = snapshotIdentityResources(resources);
+        } catch {
+            return undefined;
         }
+        const fingerprint = fingerprintOf(snapshots);
+        const sameStack = this.memo?.fingerprint === fingerprint;
+        if (sameStack && (config === undefined || JSON.stringify(config) === JSON.stringify(this.memo!.config))) return this.memo;
+        this.memo = { fingerprint, config: config ?? DEFAULT_CONFIG, snapshots, byRule: new Map(), settled: [] };
+        return this.memo;
+    }
+
+    private async run(memo: StackMemo, rule: Rule): Promise<EvaluationResult> {
+        let result: EvaluationResult;
+        try {
+            const inventory = buildInventory(memo.snapshots, this.dependencies.catalog);
+            const context = { config: memo.config, evidence: this.dependencies.evidence, now: this.dependencies.now() };
+            result = { evaluation: await evaluateUsers(inventory, context, new Set([rule])) };
+        } catch (error) {
+            result = { failure: `the pack failed while evaluating the stack (${messageOf(error)})` };
+        }
+        memo.settled.push({ rule, result, config: memo.config });
+        try {
+            await this.dependencies.onEvaluated?.(memo.settled);
+        } catch {
+            // Reports are a by-product; a failure to write one must not change any verdict.
+        }
+        return result;
     }
 }
 

@@ -1,5 +1,6 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { NON_PRIVILEGED_USER_MFA } from "./nonPrivilegedUserMfa";
+import { PRIVILEGED_USER_MFA } from "./privilegedUserMfa";
 import { REQUIRED_PERMISSION } from "./graph/perUserMfa";
 import { problemMessage, unverifiedMessage } from "./report/messages";
 import { StackEvaluator } from "./stackEvaluation";
@@ -15,7 +16,7 @@ export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolic
     return {
         name: UNVERIFIED_USERS,
         displayName: "Users whose MFA could not be verified",
-        description: `Reports each user that ${NON_PRIVILEGED_USER_MFA} could not verify (Graph unreachable, access denied, throttled, or unreadable stack properties), with the cause. Uses the scope settings of ${NON_PRIVILEGED_USER_MFA}.`,
+        description: `Reports each user that ${NON_PRIVILEGED_USER_MFA} or ${PRIVILEGED_USER_MFA} could not verify (Graph unreachable, access denied, throttled, or unreadable stack properties), with the cause. Uses the scope settings of ${NON_PRIVILEGED_USER_MFA}.`,
         enforcementLevel: "advisory",
         severity: "medium",
         tags: ["entra-id", "mfa", "identity", "verification"],
@@ -26,18 +27,23 @@ export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolic
             "Then run the preview again.",
         ].join("\n"),
         validateStack: async (args, reportViolation) => {
-            const result = await evaluator.evaluate(args.resources);
-            if (!("evaluation" in result)) {
-                reportViolation(`Could not verify multi-factor authentication for any user: ${result.failure}.`);
-                return;
-            }
-            for (const verdict of result.evaluation.verdicts) {
-                if (verdict.kind === "unverified") {
-                    reportViolation(unverifiedMessage(verdict), verdict.user.urn ?? verdict.user.roles[0]?.assignmentUrn);
+            const evaluated = await evaluator.evaluated(args.resources);
+            const problems = new Set<string>();
+            for (const { result } of evaluated) {
+                if (!("evaluation" in result)) {
+                    reportViolation(`Could not verify multi-factor authentication for any user: ${result.failure}.`);
+                    continue;
                 }
-            }
-            for (const problem of result.evaluation.problems) {
-                reportViolation(problemMessage(problem), problem.urn);
+                for (const verdict of result.evaluation.verdicts) {
+                    if (verdict.kind === "unverified") {
+                        reportViolation(unverifiedMessage(verdict), verdict.user.urn ?? verdict.user.roles[0]?.assignmentUrn);
+                    }
+                }
+                for (const problem of result.evaluation.problems) {
+                    const message = problemMessage(problem);
+                    if (!problems.has(message)) reportViolation(message, problem.urn);
+                    problems.add(message);
+                }
             }
         },
     };

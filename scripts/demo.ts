@@ -2,7 +2,10 @@
  * `npm run demo`: runs the pack as `pulumi preview --policy-pack .` would, on the example stack,
  * against the bundled Graph emulator's sample tenant, and prints what the Pulumi CLI would show.
  */
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import { MfaReport } from "../policies/report/reportTypes";
 import { startGraphEmulator } from "../test/emulator/graphEmulator";
 import { formatDiagnostics, launchPolicyPack, preview } from "../test/harness";
 import { demoStack } from "./demoStack";
@@ -12,7 +15,9 @@ const PACK_DIR = path.resolve(__dirname, "..", "..");
 async function main(): Promise<void> {
     const { resources, tenant, config } = demoStack();
     const emulator = await startGraphEmulator({ users: tenant, latencyMs: 40 });
-    const pack = await launchPolicyPack({ packDir: PACK_DIR, env: emulator.env() });
+    const reportDir = mkdtempSync(path.join(os.tmpdir(), "entra-mfa-guard-demo-"));
+    const reportPath = path.join(reportDir, "report.json");
+    const pack = await launchPolicyPack({ packDir: PACK_DIR, env: { ...emulator.env(), ENTRA_MFA_GUARD_REPORT: reportPath } });
     try {
         const info = await pack.analyzerInfo();
         console.log(`Previewing update (dev) with policy pack ${info.name}@v${info.version}, against the Graph emulator at ${emulator.url}`);
@@ -21,12 +26,12 @@ async function main(): Promise<void> {
         const diagnostics = [...run.analyze, ...run.stack];
         console.log(formatDiagnostics(diagnostics, { packs: [{ name: info.name, version: info.version, localPath: "." }] }));
 
-        const flagged = new Set(diagnostics.map((d) => d.urn));
-        const users = resources.filter((r) => r.type === "azuread:index/user:User");
-        console.log("\nUsers in the stack:");
-        for (const u of users) {
-            const mark = flagged.has(u.urn) ? "flagged" : "not flagged (privileged, exempt, or MFA on)";
-            console.log(`    ${String(u.inputs.userPrincipalName).padEnd(40)} ${mark}`);
+        // The JSON report CI would keep (ENTRA_MFA_GUARD_REPORT): every user, with the evidence that decided.
+        const report = JSON.parse(readFileSync(reportPath, "utf8")) as MfaReport;
+        console.log("\nEvery user, from the report file (ENTRA_MFA_GUARD_REPORT):");
+        for (const entry of report.entries) {
+            const rule = entry.policy === "entra-privileged-user-mfa" ? "privileged" : "non-privileged";
+            console.log(`    ${entry.verdict.padEnd(12)} ${entry.user.displayName.padEnd(38)} ${rule.padEnd(15)} ${entry.reason}`);
         }
         const batches = emulator.requests.filter((r) => r.isBatch);
         console.log(`\nGraph: ${batches.length} $batch request(s), ${emulator.countGraphUnits()} user(s) asked.`);
@@ -35,6 +40,7 @@ async function main(): Promise<void> {
     } finally {
         await pack.close();
         await emulator.close();
+        rmSync(reportDir, { recursive: true, force: true });
     }
 }
 

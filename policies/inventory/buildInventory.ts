@@ -30,9 +30,11 @@ type Principal =
     | { kind: "outside"; objectId: string }
     | { kind: "unresolved"; reason: string };
 
-type RoleName = Pick<HeldRole, "name" | "entraPrivileged" | "unnamedBecause"> & { reference: string };
+type RoleName = Pick<HeldRole, "name" | "entraPrivileged" | "unnamedBecause" | "templateId"> & { reference: string };
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const AZURE_RBAC_KINDS: ReadonlySet<ResourceKind> = new Set(["azureRoleAssignment", "classicRoleAssignment", "azureRoleEligibility"]);
 
 /** Azure `principalType`s that are not people; their assignments never make a user privileged. */
 const NON_USER_PRINCIPAL_TYPES = new Set(["serviceprincipal", "foreigngroup", "device"]);
@@ -49,6 +51,7 @@ export function buildInventory(resources: readonly StackResourceSnapshot[], cata
 
 class InventoryBuilder {
     private readonly problems: InventoryProblem[] = [];
+    private readonly outsideGroupGrants: Inventory["outsideGroupGrants"] = [];
     private readonly byUrn = new Map<string, KindedResource>();
     private readonly users = new Map<string, InventoryUser>();
     private readonly usersByObjectId = new Map<string, InventoryUser>();
@@ -106,9 +109,27 @@ class InventoryBuilder {
                 case "directoryRoleMember":
                     this.grant(resource, "memberObjectId", this.entraRoleOfMember(resource));
                     break;
+                case "directoryRoleEligibility":
+                    this.grant(resource, "principalId", { ...this.entraRoleOfAssignment(resource, "roleDefinitionId"), eligible: true });
+                    break;
+                case "azureRoleEligibility":
+                    this.grant(resource, "principalId", { ...this.azureRoleOfAssignment(resource), eligible: true });
+                    break;
             }
         }
-        return { users: [...this.users.values()], problems: this.problems };
+        const groups = [...this.groupsByUrn.values()].map((group) => {
+            const users = this.usersInGroup(group);
+            const ref = { urn: group.urn, objectId: group.objectId, displayName: group.displayName };
+            users.forEach((user) => user.stackGroups.push(ref));
+            return { ...ref, userKeys: users.map((user) => user.key) };
+        });
+        return {
+            users: [...this.users.values()],
+            problems: this.problems,
+            groups,
+            conditionalAccessPolicies: all.filter((r) => r.kind === "conditionalAccessPolicy").map(({ kind: _kind, ...snapshot }) => snapshot),
+            outsideGroupGrants: this.outsideGroupGrants,
+        };
     }
 
     private problem(urn: string, message: string): void {
@@ -155,7 +176,7 @@ class InventoryBuilder {
 
     private addStackUser(
         resource: KindedResource,
-        fields: Omit<InventoryUser, "key" | "urn" | "objectId" | "isNew" | "roles"> & { objectId: string | typeof UNKNOWN | undefined },
+        fields: Omit<InventoryUser, "key" | "urn" | "objectId" | "isNew" | "roles" | "stackGroups"> & { objectId: string | typeof UNKNOWN | undefined },
     ): void {
         const { objectId, ...rest } = fields;
         const user: InventoryUser = {
@@ -165,6 +186,7 @@ class InventoryBuilder {
             objectId: typeof objectId === "string" ? objectId : undefined,
             isNew: objectId === UNKNOWN,
             roles: [],
+            stackGroups: [],
         };
         this.users.set(user.key, user);
         if (user.objectId) this.usersByObjectId.set(user.objectId.toLowerCase(), user);
@@ -251,11 +273,11 @@ class InventoryBuilder {
     }
 
     /** Gives `role` to every user the assignment's principal property resolves to. */
-    private grant(resource: KindedResource, principalProperty: string, role: RoleName, principalIsGroup = false): void {
+    private grant(resource: KindedResource, principalProperty: string, role: RoleName & { eligible?: boolean }, principalIsGroup = false): void {
         for (const principal of this.principalsOf(resource, principalProperty)) {
             const held: HeldRole = {
                 ...role,
-                system: resource.kind === "azureRoleAssignment" || resource.kind === "classicRoleAssignment" ? "azure-rbac" : "entra-directory",
+                system: AZURE_RBAC_KINDS.has(resource.kind) ? "azure-rbac" : "entra-directory",
                 assignmentUrn: resource.urn,
             };
             switch (principal.kind) {
@@ -269,10 +291,7 @@ class InventoryBuilder {
                     break;
                 case "outside":
                     if (principalIsGroup) {
-                        this.problem(
-                            resource.urn,
-                            `gives ${describeRole(role)} to group ${principal.objectId}, which is not in the stack; its members are not checked for this role`,
-                        );
+                        this.outsideGroupGrants.push({ groupObjectId: principal.objectId, role: held });
                     } else {
                         this.outsideUser(principal.objectId).roles.push(held);
                     }
@@ -302,7 +321,7 @@ class InventoryBuilder {
         const key = `objectId:${objectId.toLowerCase()}`;
         let user = this.users.get(key);
         if (!user) {
-            user = { key, objectId, displayName: objectId, isGuest: false, isNew: false, roles: [] };
+            user = { key, objectId, displayName: objectId, isGuest: false, isNew: false, roles: [], stackGroups: [] };
             this.users.set(key, user);
             this.usersByObjectId.set(objectId.toLowerCase(), user);
         }
@@ -339,16 +358,16 @@ class InventoryBuilder {
         return typeof name === "string" ? name : undefined;
     }
 
-    private entraRoleOfAssignment(resource: KindedResource): RoleName {
-        const roleId = this.string(resource, "roleId", readNonEmptyString);
+    private entraRoleOfAssignment(resource: KindedResource, property = "roleId"): RoleName {
+        const roleId = this.string(resource, property, readNonEmptyString);
         if (typeof roleId === "string") {
             const role = this.catalog.entraRole(roleId);
             return role
-                ? { name: role.name, entraPrivileged: role.privileged, reference: roleId }
+                ? { name: role.name, entraPrivileged: role.privileged, reference: roleId, templateId: roleId.toLowerCase() }
                 : { reference: roleId, unnamedBecause: "it is not an Entra built-in role template id (a custom directory role?)" };
         }
         if (roleId === UNKNOWN) {
-            const directoryRole = this.dependency(resource, "roleId", ["directoryRole"]);
+            const directoryRole = this.dependency(resource, property, ["directoryRole"]);
             if (directoryRole) return this.entraRoleOfDirectoryRole(directoryRole);
         }
         return { reference: "an unknown directory role", unnamedBecause: "its role id is unknown and comes from no directory role of the stack" };
@@ -375,8 +394,9 @@ class InventoryBuilder {
         const byTemplate = typeof templateId === "string" ? this.catalog.entraRole(templateId) : undefined;
         const byName = typeof displayName === "string" ? this.catalog.entraRoleByName(displayName) : undefined;
         const name = byTemplate?.name ?? (typeof displayName === "string" ? displayName : undefined);
+        const knownTemplateId = typeof templateId === "string" ? templateId.toLowerCase() : byName?.templateId;
         return name
-            ? { name, entraPrivileged: (byTemplate ?? byName)?.privileged, reference: directoryRole.urn }
+            ? { name, entraPrivileged: (byTemplate ?? byName)?.privileged, reference: directoryRole.urn, templateId: knownTemplateId }
             : { reference: directoryRole.urn, unnamedBecause: "the directory role has neither a known template id nor a display name" };
     }
 

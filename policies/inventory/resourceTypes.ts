@@ -10,7 +10,10 @@ export type ResourceKind =
     | "azureRoleAssignment"
     | "azureRoleDefinition"
     | "classicRoleAssignment"
-    | "classicRoleDefinition";
+    | "classicRoleDefinition"
+    | "conditionalAccessPolicy"
+    | "directoryRoleEligibility"
+    | "azureRoleEligibility";
 
 const KIND_BY_TYPE: Record<string, ResourceKind> = {
     "azuread:index/user:User": "user",
@@ -27,6 +30,11 @@ const KIND_BY_TYPE: Record<string, ResourceKind> = {
     "azure:role/assignment:Assignment": "classicRoleAssignment",
     "azure:authorization/roleDefinition:RoleDefinition": "classicRoleDefinition",
     "azure:role/definition:Definition": "classicRoleDefinition",
+    "azuread:index/conditionalAccessPolicy:ConditionalAccessPolicy": "conditionalAccessPolicy",
+    // Roles a user may activate through Privileged Identity Management count as held.
+    "azuread:index/directoryRoleEligibilityScheduleRequest:DirectoryRoleEligibilityScheduleRequest": "directoryRoleEligibility",
+    "azure-native:authorization:PimRoleEligibilitySchedule": "azureRoleEligibility",
+    "azure-native:authorization:RoleEligibilityScheduleRequest": "azureRoleEligibility",
 };
 
 /**

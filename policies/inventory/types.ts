@@ -26,6 +26,14 @@ export interface InventoryUser {
     /** The object id is unknown because the user is created by this deployment. */
     isNew: boolean;
     roles: HeldRole[];
+    /** The stack's groups the user is in, through nested groups. */
+    stackGroups: StackGroupRef[];
+}
+
+export interface StackGroupRef {
+    urn: string;
+    objectId?: string;
+    displayName: string;
 }
 
 /** A role a user holds through an assignment in the stack. */
@@ -37,6 +45,10 @@ export interface HeldRole {
     system: "azure-rbac" | "entra-directory";
     /** Microsoft's PRIVILEGED label, for Entra built-in roles. */
     entraPrivileged?: boolean;
+    /** The Entra role template id, which Conditional Access policies name roles by. */
+    templateId?: string;
+    /** Eligible through Privileged Identity Management: the user can activate it at will. */
+    eligible?: boolean;
     /** The group the role was given to, when the user holds it through membership. */
     viaGroup?: string;
     assignmentUrn: string;
@@ -52,4 +64,10 @@ export interface InventoryProblem {
 export interface Inventory {
     users: InventoryUser[];
     problems: InventoryProblem[];
+    /** The stack's groups, with the keys of the users in each (transitively). */
+    groups: (StackGroupRef & { userKeys: string[] })[];
+    /** Conditional Access policies defined in the stack, as read from it. */
+    conditionalAccessPolicies: StackResourceSnapshot[];
+    /** Roles given to groups that are not in the stack; their members come from Graph. */
+    outsideGroupGrants: { groupObjectId: string; role: HeldRole }[];
 }

@@ -11,7 +11,9 @@ export function nameOf(user: InventoryUser): string {
 
 export function describeRoles(roles: readonly HeldRole[]): string {
     if (roles.length === 0) return "no role in this stack";
-    return roles.map((role) => `${describeRole(role)}${role.viaGroup ? ` through group '${role.viaGroup}'` : ""}`).join(", ");
+    return roles
+        .map((role) => `${describeRole(role)}${role.eligible ? " (eligible through PIM)" : ""}${role.viaGroup ? ` through group '${role.viaGroup}'` : ""}`)
+        .join(", ");
 }
 
 /** The seed rule's fix: turn per-user MFA on through Graph (https://learn.microsoft.com/graph/api/authentication-update-requirements). */
@@ -20,7 +22,11 @@ export function remediationCommand(user: InventoryUser, graphBaseUrl: string): s
     return `az rest --method PATCH --uri '${graphBaseUrl}/beta/users/${id}/authentication/requirements' --body '{"perUserMfaState":"enabled"}'`;
 }
 
-function rolesSentence(roles: readonly HeldRole[]): string {
+function rolesSentence(verdict: UserVerdict): string {
+    const { roles } = verdict.user;
+    if (verdict.rule === "privileged") {
+        return `It holds the privileged role${verdict.classification.privilegedRoles.length > 1 ? "s" : ""} ${describeRoles(verdict.classification.privilegedRoles)}.`;
+    }
     if (roles.length === 0) return "It holds no role in this stack.";
     if (roles.length === 1) return `Its only role, ${describeRoles(roles)}, is not privileged.`;
     return `None of its roles (${describeRoles(roles)}) is privileged.`;
@@ -37,26 +43,27 @@ function expiredNote(verdict: UserVerdict): string {
     return expired ? ` Its exemption ('${expired.reason}') expired on ${expired.expires} and no longer counts.` : "";
 }
 
-/** The violation for a non-privileged user without MFA: one sentence naming the user, then the fix. */
-export function noncompliantMessage(verdict: Extract<UserVerdict, { kind: "noncompliant" }>, graphBaseUrl: string): string {
-    const { user } = verdict;
-    const roles = rolesSentence(user.roles);
-    if (verdict.newAccount) {
-        return (
-            `User ${nameOf(user)} will be created without multi-factor authentication: a new account starts with per-user MFA 'disabled'. ` +
-            `${roles}${unnamedRolesNote(verdict)}${expiredNote(verdict)} ` +
-            `Fix: after the deployment creates it, run: ${remediationCommand(user, graphBaseUrl)}`
-        );
-    }
-    const state = verdict.perUserMfaState === undefined ? "missing" : verdict.perUserMfaState === null ? "null" : `'${verdict.perUserMfaState}'`;
-    return (
-        `User ${nameOf(user)} has no multi-factor authentication: its per-user MFA state is ${state}. ` +
-        `${roles}${unnamedRolesNote(verdict)}${expiredNote(verdict)} ` +
-        `Fix: ${remediationCommand(user, graphBaseUrl)}`
-    );
+/** What was looked at, as one clause: "its per-user MFA state is 'disabled'; security defaults are off". */
+export function evidenceSummary(verdict: UserVerdict): string {
+    const notCounted = verdict.evidence.filter((e) => !e.counted).map((e) => e.detail);
+    return notCounted.length > 0 ? notCounted.join("; ") : "no evidence of MFA was found";
 }
 
-export function unverifiedMessage(verdict: Extract<UserVerdict, { kind: "unverified" }>): string {
+/** The violation for a user without MFA: one sentence naming the user and why, then the fix. */
+export function noncompliantMessage(verdict: UserVerdict, graphBaseUrl: string): string {
+    const { user } = verdict;
+    const context = `${rolesSentence(verdict)}${unnamedRolesNote(verdict)}${expiredNote(verdict)}`;
+    const alternative = "or require MFA for it with a Conditional Access policy";
+    if (user.isNew) {
+        return (
+            `User ${nameOf(user)} will be created without multi-factor authentication: ${evidenceSummary(verdict)}. ${context} ` +
+            `Fix: after the deployment creates it, run: ${remediationCommand(user, graphBaseUrl)} (${alternative} that includes it).`
+        );
+    }
+    return `User ${nameOf(user)} has no multi-factor authentication: ${evidenceSummary(verdict)}. ${context} Fix: ${remediationCommand(user, graphBaseUrl)} (${alternative}).`;
+}
+
+export function unverifiedMessage(verdict: UserVerdict): string {
     return (
         `Could not verify multi-factor authentication for user ${nameOf(verdict.user)}: ${verdict.reason}. ` +
         `The user is neither passed nor failed; fix the cause and run the preview again.`

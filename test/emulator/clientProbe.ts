@@ -5,9 +5,10 @@
  *
  *   node clientProbe.js identity <userId>        DefaultAzureCredential + fetch
  *   node clientProbe.js graphClient <userId> <customHost>   microsoft-graph-client
+ *   node clientProbe.js conditionalAccess <customHost>      microsoft-graph-client + PageIterator over v1.0 CA policies
  */
 import { DefaultAzureCredential } from "@azure/identity";
-import { Client } from "@microsoft/microsoft-graph-client";
+import { Client, PageCollection, PageIterator } from "@microsoft/microsoft-graph-client";
 import { TokenCredentialAuthenticationProvider } from "@microsoft/microsoft-graph-client/authProviders/azureTokenCredentials";
 
 /** What the probe prints. */
@@ -34,29 +35,53 @@ async function probeIdentity(graphEndpoint: string, userId: string): Promise<Pro
     };
 }
 
-async function probeGraphClient(graphEndpoint: string, userId: string, customHost: string): Promise<ProbeOutcome> {
+function graphClient(graphEndpoint: string, customHost: string, defaultVersion: string): Client {
     const credential = new DefaultAzureCredential({ disableInstanceDiscovery: true });
     const authProvider = new TokenCredentialAuthenticationProvider(credential, { scopes: [`${graphEndpoint}/.default`] });
-    const client = Client.initWithMiddleware({
-        authProvider,
-        baseUrl: graphEndpoint,
-        defaultVersion: "beta",
-        customHosts: new Set([customHost]),
-    });
+    return Client.initWithMiddleware({ authProvider, baseUrl: graphEndpoint, defaultVersion, customHosts: new Set([customHost]) });
+}
+
+function describeError(error: unknown): ProbeOutcome {
+    const graphError = error as { name: string; statusCode?: number; code?: string; message: string };
+    return { error: { name: graphError.name, statusCode: graphError.statusCode, code: graphError.code, message: graphError.message } };
+}
+
+async function probeGraphClient(graphEndpoint: string, userId: string, customHost: string): Promise<ProbeOutcome> {
+    const client = graphClient(graphEndpoint, customHost, "beta");
     try {
         const body: unknown = await client.api(`/users/${encodeURIComponent(userId)}/authentication/requirements`).get();
         return { status: 200, body };
     } catch (error) {
-        const graphError = error as { name: string; statusCode?: number; code?: string; message: string };
-        return { error: { name: graphError.name, statusCode: graphError.statusCode, code: graphError.code, message: graphError.message } };
+        return describeError(error);
+    }
+}
+
+/** Lists every Conditional Access policy the way an SDK user would: first page, then PageIterator through each nextLink. */
+async function probeConditionalAccess(graphEndpoint: string, customHost: string): Promise<ProbeOutcome> {
+    const client = graphClient(graphEndpoint, customHost, "v1.0");
+    try {
+        const firstPage: PageCollection = await client.api("/identity/conditionalAccess/policies").get();
+        const policies: { id: string; state: string }[] = [];
+        const iterator = new PageIterator(client, firstPage, (policy: { id: string; state: string }) => {
+            policies.push({ id: policy.id, state: policy.state });
+            return true;
+        });
+        await iterator.iterate();
+        return { status: 200, body: { policies } };
+    } catch (error) {
+        return describeError(error);
     }
 }
 
 async function main(): Promise<void> {
-    const [mode, userId, customHost] = process.argv.slice(2);
+    const [mode, ...args] = process.argv.slice(2);
     const graphEndpoint = process.env.ENTRA_MFA_GUARD_GRAPH_ENDPOINT;
-    if (graphEndpoint === undefined || userId === undefined) throw new Error("usage: clientProbe <identity|graphClient> <userId> [customHost]; needs the emulator's env()");
-    const outcome = mode === "identity" ? await probeIdentity(graphEndpoint, userId) : await probeGraphClient(graphEndpoint, userId, customHost ?? "");
+    if (graphEndpoint === undefined) throw new Error("clientProbe needs the emulator's env()");
+    let outcome: ProbeOutcome;
+    if (mode === "identity" && args.length === 1) outcome = await probeIdentity(graphEndpoint, args[0]);
+    else if (mode === "graphClient" && args.length === 2) outcome = await probeGraphClient(graphEndpoint, args[0], args[1]);
+    else if (mode === "conditionalAccess" && args.length === 1) outcome = await probeConditionalAccess(graphEndpoint, args[0]);
+    else throw new Error("usage: clientProbe identity <userId> | graphClient <userId> <customHost> | conditionalAccess <customHost>");
     process.stdout.write(`${JSON.stringify(outcome)}\n`);
 }
 

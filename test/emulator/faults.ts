@@ -1,9 +1,17 @@
-/** Path fragments that scope a fault to one endpoint; any substring or RegExp of the path works. */
+/**
+ * Path fragments that scope a fault (or `countRequests`) to one endpoint; any substring or RegExp
+ * of the path works. Matching is case-sensitive, so these use the casing of Graph's documentation.
+ */
 export const FAULT_PATHS = {
     openIdConfiguration: "/v2.0/.well-known/openid-configuration",
     token: "/oauth2/v2.0/token",
     batch: "/$batch",
     mfaRequirements: "/authentication/requirements",
+    conditionalAccessPolicies: "/identity/conditionalAccess/policies",
+    securityDefaults: "/policies/identitySecurityDefaultsEnforcementPolicy",
+    registrationDetails: "/reports/authenticationMethods/userRegistrationDetails",
+    transitiveMemberOf: "/transitiveMemberOf",
+    transitiveMembers: "/transitiveMembers",
 } as const;
 
 /** What a fault does to a request it catches. */

@@ -1,103 +1,100 @@
+import {
+    DEFAULT_USER_PROPERTIES,
+    GraphVersion,
+    SELECTABLE_USER_PROPERTIES,
+    userProperty,
+} from "./directoryObjects";
+import {
+    answerConditionalAccessPolicies,
+    answerRegistrationDetails,
+    answerSecurityDefaults,
+    answerTransitiveMemberOf,
+    answerTransitiveMembers,
+    EvidenceRequest,
+} from "./evidenceApi";
 import { EmulatorResponse, graphError, json } from "./responses";
+import { EmulatedTenant } from "./tenant";
 
-/** A directory user as the emulator serves it. */
-export interface EmulatedUser {
-    id: string;
-    userPrincipalName: string;
-    displayName?: string;
-    userType?: "Member" | "Guest";
-    accountEnabled?: boolean;
-    /**
-     * The per-user MFA state `/authentication/requirements` returns: `undefined` leaves the
-     * property out of the response, `null` sends it as null, any string is sent as-is
-     * (so tests can send values newer than the client knows, like `unknownFutureValue`).
-     */
-    perUserMfaState?: string | null;
-}
+export { EmulatedUser, GRAPH_VERSIONS, GraphVersion, UserDirectory } from "./directoryObjects";
 
-export type GraphVersion = "v1.0" | "beta";
-
-export const GRAPH_VERSIONS: readonly GraphVersion[] = ["v1.0", "beta"];
-
-/** Users by id, findable by id or userPrincipalName, both case-insensitively as Graph does. */
-export class UserDirectory {
-    readonly byId = new Map<string, EmulatedUser>();
-    private readonly idByKey = new Map<string, string>();
-
-    upsert(user: EmulatedUser): void {
-        this.remove(user.id);
-        this.byId.set(user.id, { ...user });
-        this.idByKey.set(user.id.toLowerCase(), user.id);
-        this.idByKey.set(user.userPrincipalName.toLowerCase(), user.id);
-    }
-
-    /** Removes the user with this id or userPrincipalName; true if there was one. */
-    remove(idOrUpn: string): boolean {
-        const user = this.find(idOrUpn);
-        if (user === undefined) return false;
-        this.byId.delete(user.id);
-        this.idByKey.delete(user.id.toLowerCase());
-        this.idByKey.delete(user.userPrincipalName.toLowerCase());
-        return true;
-    }
-
-    find(idOrUpn: string): EmulatedUser | undefined {
-        const id = this.idByKey.get(idOrUpn.toLowerCase());
-        return id === undefined ? undefined : this.byId.get(id);
-    }
-}
-
-/**
- * Properties `GET /users/{id}` returns without `$select`: v1.0 returns a small default set that
- * leaves out `userType` and `accountEnabled`, beta returns them all
- * (https://learn.microsoft.com/graph/api/user-get#optional-query-parameters).
- */
-const DEFAULT_USER_PROPERTIES: Record<GraphVersion, readonly string[]> = {
-    "v1.0": ["businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "id"],
-    beta: ["id", "accountEnabled", "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "userType"],
-};
-
-const SELECTABLE_USER_PROPERTIES: ReadonlySet<string> = new Set(DEFAULT_USER_PROPERTIES.beta);
-
-function userProperty(user: EmulatedUser, property: string): unknown {
-    switch (property) {
-        case "id": return user.id;
-        case "userPrincipalName": return user.userPrincipalName;
-        case "displayName": return user.displayName ?? null;
-        case "userType": return user.userType ?? "Member";
-        case "accountEnabled": return user.accountEnabled ?? true;
-        case "businessPhones": return [];
-        default: return null;
-    }
+/** Where a Graph operation is answered: the tenant, the emulator's URL and the default page size. */
+export interface GraphOperationContext {
+    tenant: EmulatedTenant;
+    graphUrl: string;
+    pageSize: number;
 }
 
 /**
  * Answers one Graph operation (already authenticated, throttled and fault-checked) for a path
- * `/{version}/...` relative to the Graph root. `$batch` is handled by the caller.
+ * `/{version}/...` relative to the Graph root. `$batch` is handled by the caller. Path segment
+ * names match case-insensitively, as in Graph.
  */
 export function answerGraphOperation(
-    directory: UserDirectory,
-    graphUrl: string,
+    context: GraphOperationContext,
     method: string,
     version: GraphVersion,
     segments: readonly string[],
     query: URLSearchParams,
 ): EmulatorResponse {
-    if (segments[0] !== "users" || segments.length < 2) return unknownSegment(segments[0] ?? "");
+    const names = segments.map((segment) => segment.toLowerCase());
+    const request: EvidenceRequest = { tenant: context.tenant, graphUrl: context.graphUrl, pageSize: context.pageSize, version, segments, query };
+    const onlyGet = (answer: () => EmulatorResponse): EmulatorResponse =>
+        method === "GET" ? answer() : graphError(405, { message: `The emulator serves only GET on this resource, not ${method}.` });
+    switch (names[0]) {
+        case "users":
+            return answerUserOperation(context, method, version, segments, query);
+        case "groups":
+            if (segments.length >= 3 && segments.length <= 4 && names[2] === "transitivemembers") {
+                return onlyGet(() => answerTransitiveMembers(request, segments[1], segments[3]));
+            }
+            return unknownSegment(segments[2] ?? segments[0]);
+        case "identity":
+            if (names[1] === "conditionalaccess" && names[2] === "policies" && segments.length <= 4) {
+                return onlyGet(() => answerConditionalAccessPolicies(request, segments[3]));
+            }
+            return unknownSegment(segments[1] ?? segments[0]);
+        case "policies":
+            if (segments.length === 2 && names[1] === "identitysecuritydefaultsenforcementpolicy") return onlyGet(() => answerSecurityDefaults(request));
+            return unknownSegment(segments[1] ?? segments[0]);
+        case "reports":
+            if (names[1] === "authenticationmethods" && names[2] === "userregistrationdetails" && segments.length <= 4) {
+                return onlyGet(() => answerRegistrationDetails(request, segments[3]));
+            }
+            return unknownSegment(segments[1] ?? segments[0]);
+        default:
+            return unknownSegment(segments[0] ?? "");
+    }
+}
+
+/** `/users/{id}`, `/users/{id}/authentication/requirements` (beta) and `/users/{id}/transitiveMemberOf[/{cast}]`. */
+function answerUserOperation(
+    context: GraphOperationContext,
+    method: string,
+    version: GraphVersion,
+    segments: readonly string[],
+    query: URLSearchParams,
+): EmulatorResponse {
+    if (segments.length < 2) return unknownSegment(segments[0]);
     const idOrUpn = segments[1];
+    const names = segments.map((segment) => segment.toLowerCase());
     const isUser = segments.length === 2;
-    const isRequirements = segments.length === 4 && segments[2] === "authentication" && segments[3] === "requirements" && version === "beta";
-    if (!isUser && !isRequirements) {
+    const isRequirements = segments.length === 4 && names[2] === "authentication" && names[3] === "requirements" && version === "beta";
+    const isTransitiveMemberOf = (segments.length === 3 || segments.length === 4) && names[2] === "transitivememberof";
+    if (!isUser && !isRequirements && !isTransitiveMemberOf) {
         // v1.0 has no `requirements` segment: the MFA state is a beta-only resource.
-        return unknownSegment(segments[2] === "authentication" ? segments[3] ?? "authentication" : segments[2]);
+        return unknownSegment(names[2] === "authentication" ? segments[3] ?? "authentication" : segments[2]);
     }
     if (method !== "GET") {
         return graphError(405, { message: `The emulator serves only GET on this resource, not ${method}.` });
     }
-    const user = directory.find(idOrUpn);
+    if (isTransitiveMemberOf) {
+        return answerTransitiveMemberOf({ ...context, version, segments, query }, idOrUpn, segments[3]);
+    }
+    const user = context.tenant.users.find(idOrUpn);
     if (user === undefined) {
         return graphError(404, { message: `Resource '${idOrUpn}' does not exist or one of its queried reference-property objects are not present.` });
     }
+    const graphUrl = context.graphUrl;
     if (isRequirements) {
         const body: Record<string, unknown> = { "@odata.context": `${graphUrl}/beta/$metadata#users('${user.id}')/authentication/requirements` };
         if (user.perUserMfaState !== undefined) body.perUserMfaState = user.perUserMfaState;
@@ -109,8 +106,8 @@ export function answerGraphOperation(
     if (unknownProperty !== undefined) {
         return graphError(400, { code: "BadRequest", message: `Could not find a property named '${unknownProperty}' on type 'microsoft.graph.user'.` });
     }
-    const context = select === null ? `${graphUrl}/${version}/$metadata#users/$entity` : `${graphUrl}/${version}/$metadata#users(${properties.join(",")})/$entity`;
-    const body: Record<string, unknown> = { "@odata.context": context };
+    const contextUrl = select === null ? `${graphUrl}/${version}/$metadata#users/$entity` : `${graphUrl}/${version}/$metadata#users(${properties.join(",")})/$entity`;
+    const body: Record<string, unknown> = { "@odata.context": contextUrl };
     for (const property of properties) body[property] = userProperty(user, property);
     return json(200, body);
 }

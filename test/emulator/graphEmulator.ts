@@ -4,26 +4,57 @@ import * as https from "node:https";
 import { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLoopbackCertificate, LoopbackCertificate } from "./certificate";
+import { ConditionalAccessPolicy, EmulatedConditionalAccessPolicy } from "./conditionalAccess";
+import { EmulatedDirectoryRole, EmulatedGroup } from "./directoryObjects";
+import { serviceLimitOf, ServiceLimit } from "./evidenceApi";
 import { FaultEffect, FaultKind, FaultSwitchboard } from "./faults";
-import {
-    answerGraphOperation,
-    BatchSubRequest,
-    EmulatedUser,
-    GRAPH_VERSIONS,
-    GraphVersion,
-    parseBatchBody,
-    UserDirectory,
-} from "./graphApi";
+import { answerGraphOperation, BatchSubRequest, EmulatedUser, GRAPH_VERSIONS, GraphVersion, parseBatchBody } from "./graphApi";
 import { EmulatorResponse, graphError, json, oauthError } from "./responses";
+import { EmulatedTenant, StoredDirectoryRole } from "./tenant";
 import { SlidingWindowThrottle, ThrottleModel } from "./throttle";
 import { EntraTokenService } from "./tokenService";
 
+export {
+    AuthenticationStrengthPolicy,
+    BUILT_IN_AUTHENTICATION_STRENGTHS,
+    ConditionalAccessGrantControls,
+    ConditionalAccessGuestsOrExternalUsers,
+    ConditionalAccessPolicy,
+    ConditionalAccessPolicyState,
+    ConditionalAccessUsers,
+    EmulatedConditionalAccessPolicy,
+} from "./conditionalAccess";
+export { EmulatedDirectoryRole, EmulatedGroup } from "./directoryObjects";
 export { FAULT_PATHS, FaultEffect, FaultKind, FaultSpec, InjectedFault } from "./faults";
 export { EmulatedUser, MAX_BATCH_REQUESTS } from "./graphApi";
+export { MAX_PAGE_SIZE } from "./odataCollection";
+export { StoredDirectoryRole } from "./tenant";
 export { ThrottleModel } from "./throttle";
 
-export interface GraphEmulatorOptions {
+/**
+ * Per-tenant service limits Graph applies on top of the resource-unit budget
+ * (https://learn.microsoft.com/graph/throttling-limits). Each is off unless set, so tests that do
+ * not study throttling never wait.
+ */
+export interface ServiceLimits {
+    /**
+     * Requests per second to `/identity/conditionalAccess/...`, direct or inside `$batch`. Graph
+     * allows 1 per tenant for all apps and answers beyond it with 429 and no Retry-After.
+     */
+    conditionalAccessRequestsPerSecond?: number;
+    /** Requests per 10 seconds to `/reports/...`. Graph allows 5 per app and tenant; the 429 carries Retry-After. */
+    reportsRequestsPer10Seconds?: number;
+}
+
+export interface GraphEmulatorOptions extends ServiceLimits {
     users?: EmulatedUser[];
+    groups?: EmulatedGroup[];
+    directoryRoles?: EmulatedDirectoryRole[];
+    conditionalAccessPolicies?: EmulatedConditionalAccessPolicy[];
+    /** `isEnabled` of the security defaults policy. Default false, as in any tenant that uses Conditional Access. */
+    securityDefaultsEnabled?: boolean;
+    /** Items per page of a collection answer without `$top` (policies, registration rows, memberships). Default 100. */
+    pageSize?: number;
     /** Added to every HTTP request before it is answered. Default 0. */
     latencyMs?: number;
     /** Resource units per window for the tenant; 1 unit per Graph GET, each `$batch` sub-request counted. Default: unlimited. */
@@ -90,11 +121,36 @@ export interface GraphEmulator {
     upsertUser(user: EmulatedUser): void;
     /** Removes by id or userPrincipalName; true if the user existed. */
     removeUser(idOrUpn: string): boolean;
+    /** Groups by id, served through `transitiveMembers` and `transitiveMemberOf`. */
+    readonly groups: ReadonlyMap<string, EmulatedGroup>;
+    upsertGroup(group: EmulatedGroup): void;
+    removeGroup(id: string): boolean;
+    /** Activated directory roles by template id, each with its object `id`. */
+    readonly directoryRoles: ReadonlyMap<string, StoredDirectoryRole>;
+    /** Adds or replaces the role with this template id; a replaced role keeps its object id unless given one. */
+    upsertDirectoryRole(role: EmulatedDirectoryRole): void;
+    /** The tenant's policies as Graph lists them, in order. */
+    readonly conditionalAccessPolicies: readonly ConditionalAccessPolicy[];
+    /** Replaces every policy; what a policy leaves out is filled with Graph's empty values. */
+    setConditionalAccessPolicies(policies: readonly EmulatedConditionalAccessPolicy[]): void;
+    readonly securityDefaultsEnabled: boolean;
+    setSecurityDefaults(isEnabled: boolean): void;
+    /** Replaces the service limits (and forgets what was spent); `{}` turns them off. */
+    setServiceLimits(limits: ServiceLimits): void;
     /** Every HTTP request in arrival order. */
     readonly requests: readonly RecordedRequest[];
+    /**
+     * Graph operations whose path (`/{version}/...`, no query) contains the string or matches the
+     * pattern: direct requests and `$batch` sub-requests, whatever their answer; `$batch`
+     * envelopes and token-service calls are not operations. For example
+     * `countRequests(FAULT_PATHS.conditionalAccessPolicies)`.
+     */
+    countRequests(path: string | RegExp): number;
     /** Graph resource units clients spent: every Graph GET, direct or inside a `$batch`, whatever the answer. */
     countGraphUnits(): number;
     readonly tokensIssued: number;
+    /** The access tokens issued since the emulator started (not cleared by `reset`), for "never printed" checks. */
+    readonly issuedTokens: readonly string[];
     /** Fault switches: `faults.inject({ kind: "status", status: 503, path: FAULT_PATHS.mfaRequirements, times: 2 })`. */
     readonly faults: FaultSwitchboard;
     /** Every token issued so far is rejected from now on (401); tokens issued later work. */
@@ -102,7 +158,7 @@ export interface GraphEmulator {
     latencyMs: number;
     /** Replaces the throttle model (and forgets spent units); `undefined` turns throttling off. */
     setThrottle(model: ThrottleModel | undefined): void;
-    /** Clears the request log, the faults, the spent throttle units and `tokensIssued`; users and tokens stay. */
+    /** Clears the request log, the faults, the spent throttle and service-limit units and `tokensIssued`; the tenant's objects and tokens stay. */
     reset(): void;
     close(): Promise<void>;
 }
@@ -147,16 +203,22 @@ class LoopbackGraphEmulator implements GraphEmulator {
     readonly faults = new FaultSwitchboard();
     latencyMs: number;
     private readonly server: https.Server;
-    private readonly directory = new UserDirectory();
+    private readonly tenant = new EmulatedTenant();
     private readonly closing = new AbortController();
     private throttle: SlidingWindowThrottle | undefined;
+    private serviceThrottles = new Map<ServiceLimit, SlidingWindowThrottle>();
     private tokenService!: EntraTokenService;
 
     constructor(private readonly certificate: LoopbackCertificate, private readonly options: GraphEmulatorOptions) {
         this.tenantId = options.tenantId ?? randomUUID();
         this.latencyMs = options.latencyMs ?? 0;
         this.setThrottle(options.throttle);
-        for (const user of options.users ?? []) this.directory.upsert(user);
+        this.setServiceLimits(options);
+        for (const user of options.users ?? []) this.tenant.upsertUser(user);
+        for (const group of options.groups ?? []) this.tenant.upsertGroup(group);
+        for (const role of options.directoryRoles ?? []) this.tenant.upsertDirectoryRole(role);
+        this.tenant.setConditionalAccessPolicies(options.conditionalAccessPolicies ?? []);
+        this.tenant.securityDefaultsEnabled = options.securityDefaultsEnabled ?? false;
         this.server = https.createServer({ key: certificate.keyPem, cert: certificate.certPem }, (request, response) => {
             void this.answer(request, response);
         });
@@ -171,11 +233,31 @@ class LoopbackGraphEmulator implements GraphEmulator {
     }
 
     get users(): ReadonlyMap<string, EmulatedUser> {
-        return this.directory.byId;
+        return this.tenant.users.byId;
+    }
+
+    get groups(): ReadonlyMap<string, EmulatedGroup> {
+        return this.tenant.groups;
+    }
+
+    get directoryRoles(): ReadonlyMap<string, StoredDirectoryRole> {
+        return this.tenant.directoryRoles;
+    }
+
+    get conditionalAccessPolicies(): readonly ConditionalAccessPolicy[] {
+        return this.tenant.conditionalAccessPolicies;
+    }
+
+    get securityDefaultsEnabled(): boolean {
+        return this.tenant.securityDefaultsEnabled;
     }
 
     get tokensIssued(): number {
         return this.tokenService.tokensIssued;
+    }
+
+    get issuedTokens(): readonly string[] {
+        return this.tokenService.issuedTokens;
     }
 
     async listen(): Promise<void> {
@@ -204,11 +286,54 @@ class LoopbackGraphEmulator implements GraphEmulator {
     }
 
     upsertUser(user: EmulatedUser): void {
-        this.directory.upsert(user);
+        this.tenant.upsertUser(user);
     }
 
     removeUser(idOrUpn: string): boolean {
-        return this.directory.remove(idOrUpn);
+        return this.tenant.removeUser(idOrUpn);
+    }
+
+    upsertGroup(group: EmulatedGroup): void {
+        this.tenant.upsertGroup(group);
+    }
+
+    removeGroup(id: string): boolean {
+        return this.tenant.groups.delete(id);
+    }
+
+    upsertDirectoryRole(role: EmulatedDirectoryRole): void {
+        this.tenant.upsertDirectoryRole(role);
+    }
+
+    setConditionalAccessPolicies(policies: readonly EmulatedConditionalAccessPolicy[]): void {
+        this.tenant.setConditionalAccessPolicies(policies);
+    }
+
+    setSecurityDefaults(isEnabled: boolean): void {
+        this.tenant.securityDefaultsEnabled = isEnabled;
+    }
+
+    setServiceLimits(limits: ServiceLimits): void {
+        this.serviceThrottles = new Map();
+        if (limits.conditionalAccessRequestsPerSecond !== undefined) {
+            this.serviceThrottles.set("conditionalAccess", new SlidingWindowThrottle({ unitsPerWindow: limits.conditionalAccessRequestsPerSecond, windowMs: 1_000 }));
+        }
+        if (limits.reportsRequestsPer10Seconds !== undefined) {
+            this.serviceThrottles.set("reports", new SlidingWindowThrottle({ unitsPerWindow: limits.reportsRequestsPer10Seconds, windowMs: 10_000 }));
+        }
+    }
+
+    countRequests(path: string | RegExp): number {
+        const matches = (candidate: string) => (typeof path === "string" ? candidate.includes(path) : path.test(candidate));
+        let count = 0;
+        for (const request of this.requests) {
+            if (request.endpoint === "graph" && matches(request.path)) count++;
+            const version = request.path.split("/")[1];
+            for (const subRequest of request.subRequests ?? []) {
+                if (matches(`/${version}/${subRequest.url.replace(/^\//, "").split("?")[0]}`)) count++;
+            }
+        }
+        return count;
     }
 
     countGraphUnits(): number {
@@ -234,6 +359,7 @@ class LoopbackGraphEmulator implements GraphEmulator {
         this.requests.length = 0;
         this.faults.clear();
         this.throttle?.reset();
+        for (const throttle of this.serviceThrottles.values()) throttle.reset();
         this.tokenService.tokensIssued = 0;
     }
 
@@ -310,13 +436,21 @@ class LoopbackGraphEmulator implements GraphEmulator {
         }
     }
 
-    /** One Graph operation after authentication: throttling, then the answer. */
+    /** One Graph operation after authentication: the service's own limit, the resource-unit budget, then the answer. */
     private runGraphOperation(method: string, version: GraphVersion, segments: readonly string[], query: URLSearchParams): EmulatorResponse {
+        const serviceLimit = serviceLimitOf(segments);
+        const serviceDecision = (serviceLimit === undefined ? undefined : this.serviceThrottles.get(serviceLimit)?.trySpend(1)) ?? { allowed: true };
+        if (!serviceDecision.allowed) {
+            // Conditional Access resources "do not return a Retry-After header on 429"
+            // (https://learn.microsoft.com/graph/throttling-limits#identity-protection-and-conditional-access-service-limits).
+            const retryAfterSeconds = serviceLimit === "conditionalAccess" ? null : serviceDecision.retryAfterSeconds;
+            return graphError(429, { message: `Too many requests: the tenant's ${serviceLimit} service limit is spent.`, retryAfterSeconds });
+        }
         const decision = this.throttle?.trySpend(1) ?? { allowed: true };
         if (!decision.allowed) {
             return graphError(429, { message: "Too many requests: the tenant's resource-unit budget is spent.", retryAfterSeconds: decision.retryAfterSeconds });
         }
-        return answerGraphOperation(this.directory, this.url, method, version, segments, query);
+        return answerGraphOperation({ tenant: this.tenant, graphUrl: this.url, pageSize: this.options.pageSize ?? 100 }, method, version, segments, query);
     }
 
     /** JSON batching: each sub-request faulted and throttled on its own; the batch itself answers 200. */

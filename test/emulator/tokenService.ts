@@ -95,6 +95,11 @@ export class EntraTokenService {
         }, "application/json; charset=utf-8");
     }
 
+    /** Every access token issued so far, for tests that prove no token is ever printed. */
+    get issuedTokens(): readonly string[] {
+        return [...this.tokens.keys()];
+    }
+
     /** Checks an `Authorization: Bearer …` header against the tokens issued. */
     check(authorizationHeader: string | undefined): TokenCheck {
         const match = /^Bearer\s+(\S+)$/i.exec(authorizationHeader ?? "");

@@ -27,7 +27,7 @@ describe("examples/advisory.json", function () {
             const sent = await pack.configure(config);
             assert.deepEqual(
                 Object.values(sent).map((policy) => policy.enforcementLevel),
-                ["advisory", "advisory"],
+                ["advisory", "advisory", "advisory"],
             );
         } finally {
             await pack.close();

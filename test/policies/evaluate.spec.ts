@@ -1,11 +1,13 @@
 import * as assert from "node:assert/strict";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "../../policies/config";
-import { evaluateNonPrivilegedUsers, isExpired, UserVerdict } from "../../policies/evaluate";
+import { evaluateUsers, isExpired, Rule, UserVerdict } from "../../policies/evaluate";
+import { Answer, Memberships } from "../../policies/graph/graphReads";
 import { EvidenceRequest, MfaEvidence } from "../../policies/graph/mfaEvidence";
 import { PerUserMfaAnswer } from "../../policies/graph/perUserMfa";
 import { HeldRole, Inventory, InventoryUser } from "../../policies/inventory/types";
 
 const NOW = new Date("2026-11-24T12:00:00Z");
+const BOTH_RULES = new Set<Rule>(["non-privileged", "privileged"]);
 
 function inventoryUser(name: string, extra: Partial<InventoryUser> = {}): InventoryUser {
     return {
@@ -18,42 +20,90 @@ function inventoryUser(name: string, extra: Partial<InventoryUser> = {}): Invent
         isGuest: false,
         isNew: false,
         roles: [],
+        stackGroups: [],
         ...extra,
     };
 }
 
 const owner: HeldRole = { name: "Owner", reference: "owner", system: "azure-rbac", assignmentUrn: "urn:a" };
 
-/** Evidence that answers from a table and records what it was asked. */
-function scriptedEvidence(answers: Record<string, PerUserMfaAnswer>): MfaEvidence & { asked: { ids: string[]; request: EvidenceRequest }[] } {
-    const asked: { ids: string[]; request: EvidenceRequest }[] = [];
+/** A Graph conditional access policy in the shape Graph returns. */
+function graphPolicy(displayName: string, overrides: { state?: string; users?: Record<string, unknown>; grant?: Record<string, unknown>; apps?: string[] } = {}) {
+    return {
+        id: `policy-${displayName}`,
+        displayName,
+        state: overrides.state ?? "enabled",
+        conditions: {
+            users: { includeUsers: ["All"], excludeUsers: [], includeGroups: [], excludeGroups: [], includeRoles: [], excludeRoles: [], ...overrides.users },
+            applications: { includeApplications: overrides.apps ?? ["All"], excludeApplications: [] },
+            clientAppTypes: ["all"],
+        },
+        grantControls: { operator: "OR", builtInControls: ["mfa"], ...overrides.grant },
+    };
+}
+
+interface Script {
+    conditionalAccess?: Answer<unknown[]>;
+    securityDefaults?: Answer<boolean>;
+    perUser?: Record<string, PerUserMfaAnswer>;
+    registration?: Record<string, Answer<boolean>>;
+    memberships?: Record<string, Answer<Memberships>>;
+    groupUsers?: Record<string, Answer<{ id: string; userPrincipalName?: string }[]>>;
+}
+
+/** Evidence that answers from a script and records every question. */
+function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requests: EvidenceRequest[] } {
+    const asked: string[] = [];
+    const requests: EvidenceRequest[] = [];
+    const perId = <T>(what: string, table: Record<string, T> | undefined, fallback: T) => async (ids: readonly string[], request: EvidenceRequest) => {
+        asked.push(`${what}:${ids.join(",")}`);
+        requests.push(request);
+        return new Map(ids.map((id) => [id, table?.[id] ?? fallback]));
+    };
+    const unscripted = { kind: "unverified" as const, reason: "not scripted" };
     return {
         asked,
-        async perUserMfaStates(ids, request) {
-            asked.push({ ids: [...ids], request });
-            return new Map(ids.map((id) => [id, answers[id] ?? { kind: "unverified", reason: "not scripted" }]));
+        requests,
+        perUserMfaStates: perId("perUser", script.perUser, unscripted),
+        mfaCapable: perId("registration", script.registration, unscripted),
+        memberships: perId("memberships", script.memberships, { kind: "value", value: { groups: [], roleTemplateIds: [] } }),
+        groupUsers: perId("groupUsers", script.groupUsers, unscripted),
+        async conditionalAccessPolicies() {
+            asked.push("conditionalAccess");
+            return script.conditionalAccess ?? { kind: "value", value: [] };
+        },
+        async securityDefaultsEnabled() {
+            asked.push("securityDefaults");
+            return script.securityDefaults ?? { kind: "value", value: false };
         },
     };
 }
 
-async function evaluate(users: InventoryUser[], evidence: MfaEvidence, config: Partial<MfaPolicyConfig> = {}): Promise<UserVerdict[]> {
-    const inventory: Inventory = { users, problems: [] };
-    return (await evaluateNonPrivilegedUsers(inventory, { config: { ...DEFAULT_CONFIG, ...config }, evidence, now: NOW })).verdicts;
+function inventoryOf(users: InventoryUser[], extra: Partial<Inventory> = {}): Inventory {
+    return { users, problems: [], groups: [], conditionalAccessPolicies: [], outsideGroupGrants: [], ...extra };
+}
+
+async function evaluate(users: InventoryUser[] | Inventory, evidence: MfaEvidence, config: Partial<MfaPolicyConfig> = {}, rules = BOTH_RULES): Promise<UserVerdict[]> {
+    const inventory = Array.isArray(users) ? inventoryOf(users) : users;
+    return (await evaluateUsers(inventory, { config: { ...DEFAULT_CONFIG, ...config }, evidence, now: NOW }, rules)).verdicts;
 }
 
 const kinds = (verdicts: UserVerdict[]) => verdicts.map((v) => [v.user.displayName, v.kind]);
+const ALL_EVIDENCE: Partial<MfaPolicyConfig> = { acceptedEvidence: ["conditionalAccess", "securityDefaults", "perUserMfa"] };
 
-describe("evaluateNonPrivilegedUsers", () => {
-    it("passes enabled and enforced, fails disabled, null and missing, and asks once for all of them", async () => {
+describe("evaluateUsers", () => {
+    it("passes enabled and enforced, fails disabled, null, missing and unknown states, asking once for all", async () => {
         const evidence = scriptedEvidence({
-            "id-a": { kind: "state", state: "enabled" },
-            "id-b": { kind: "state", state: "enforced" },
-            "id-c": { kind: "state", state: "disabled" },
-            "id-d": { kind: "state", state: null },
-            "id-e": { kind: "state", state: undefined },
-            "id-f": { kind: "state", state: "unknownFutureValue" },
+            perUser: {
+                "id-a": { kind: "state", state: "enabled" },
+                "id-b": { kind: "state", state: "enforced" },
+                "id-c": { kind: "state", state: "disabled" },
+                "id-d": { kind: "state", state: null },
+                "id-e": { kind: "state", state: undefined },
+                "id-f": { kind: "state", state: "unknownFutureValue" },
+            },
         });
-        const verdicts = await evaluate(["a", "b", "c", "d", "e", "f"].map((n) => inventoryUser(n)), evidence);
+        const verdicts = await evaluate(["a", "b", "c", "d", "e", "f"].map((n) => inventoryUser(n)), evidence, { acceptedEvidence: ["perUserMfa"] });
         assert.deepEqual(kinds(verdicts), [
             ["a@contoso.com", "compliant"],
             ["b@contoso.com", "compliant"],
@@ -62,54 +112,150 @@ describe("evaluateNonPrivilegedUsers", () => {
             ["e@contoso.com", "noncompliant"],
             ["f@contoso.com", "noncompliant"],
         ]);
-        assert.equal(evidence.asked.length, 1);
-        assert.deepEqual(evidence.asked[0].ids, ["id-a", "id-b", "id-c", "id-d", "id-e", "id-f"]);
-        assert.equal(evidence.asked[0].request.deadline, NOW.getTime() + 120_000);
+        assert.deepEqual(evidence.asked, ["perUser:id-a,id-b,id-c,id-d,id-e,id-f"]);
+        assert.equal(evidence.requests[0].deadline, NOW.getTime() + 120_000);
+        assert.deepEqual(verdicts[3].evidence, [{ source: "perUserMfa", counted: false, detail: "per-user MFA state is null" }]);
     });
 
-    it("never asks about privileged users", async () => {
-        const evidence = scriptedEvidence({});
-        const verdicts = await evaluate([inventoryUser("boss", { roles: [owner] })], evidence);
-        assert.deepEqual(kinds(verdicts), [["boss@contoso.com", "out-of-scope"]]);
-        assert.deepEqual(evidence.asked, []);
+    it("sorts users into the privileged and non-privileged rules, and evaluates only the rules asked for", async () => {
+        const evidence = scriptedEvidence({ perUser: { "id-boss": { kind: "state", state: "disabled" } } });
+        const users = [inventoryUser("boss", { roles: [owner] }), inventoryUser("clerk")];
+        const privileged = await evaluate(users, evidence, { acceptedEvidence: ["perUserMfa"] }, new Set<Rule>(["privileged"]));
+        assert.deepEqual(privileged.map((v) => [v.user.displayName, v.rule, v.kind]), [["boss@contoso.com", "privileged", "noncompliant"]]);
+        assert.deepEqual(evidence.asked, ["perUser:id-boss"]);
     });
 
-    it("turns a Graph failure into unverified, never into a pass or a fail", async () => {
-        const verdicts = await evaluate([inventoryUser("a")], scriptedEvidence({ "id-a": { kind: "unverified", reason: "HTTP 403" } }));
-        assert.equal(verdicts[0].kind, "unverified");
-        assert.equal((verdicts[0] as Extract<UserVerdict, { kind: "unverified" }>).reason, "HTTP 403");
-    });
-
-    it("turns evidence that throws into unverified for every user", async () => {
-        const throwing: MfaEvidence = { perUserMfaStates: async () => { throw new Error("socket hang up"); } };
-        const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b")], throwing);
-        assert.deepEqual(verdicts.map((v) => v.kind), ["unverified", "unverified"]);
-        assert.match((verdicts[0] as Extract<UserVerdict, { kind: "unverified" }>).reason, /socket hang up/);
-    });
-
-    it("fails a user created by this deployment without asking Graph", async () => {
-        const evidence = scriptedEvidence({});
-        const verdicts = await evaluate([inventoryUser("new", { objectId: undefined, isNew: true })], evidence);
+    it("counts PIM-eligible privileged roles as privileged", async () => {
+        const eligibleAdmin: HeldRole = { name: "Global Administrator", reference: "t", system: "entra-directory", eligible: true, assignmentUrn: "urn:e" };
+        const verdicts = await evaluate([inventoryUser("admin", { roles: [eligibleAdmin] })], scriptedEvidence({ perUser: { "id-admin": { kind: "state", state: "disabled" } } }), { acceptedEvidence: ["perUserMfa"] });
+        assert.equal(verdicts[0].rule, "privileged");
         assert.equal(verdicts[0].kind, "noncompliant");
-        assert.equal((verdicts[0] as Extract<UserVerdict, { kind: "noncompliant" }>).newAccount, true);
-        assert.deepEqual(evidence.asked, []);
+    });
+
+    it("passes every user covered by an enabled all-users Conditional Access policy without a per-user call", async () => {
+        const evidence = scriptedEvidence({ conditionalAccess: { kind: "value", value: [graphPolicy("Require MFA")] } });
+        const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b", { isNew: true, objectId: undefined })], evidence, ALL_EVIDENCE);
+        assert.deepEqual(verdicts.map((v) => [v.kind, v.decidedBy]), [["compliant", "conditionalAccess"], ["compliant", "conditionalAccess"]]);
+        assert.match(verdicts[0].evidence[0].detail, /'Require MFA' requires MFA/);
+        assert.deepEqual(evidence.asked, ["conditionalAccess"]);
+    });
+
+    it("does not count a report-only policy, and says so", async () => {
+        const evidence = scriptedEvidence({
+            conditionalAccess: { kind: "value", value: [graphPolicy("Require MFA", { state: "enabledForReportingButNotEnforced" })] },
+            perUser: { "id-a": { kind: "state", state: "disabled" } },
+        });
+        const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+        assert.equal(verdict.kind, "noncompliant");
+        assert.deepEqual(verdict.evidence.map((e) => e.detail), [
+            "Conditional Access policy 'Require MFA' is report-only",
+            "security defaults are off",
+            "per-user MFA state is 'disabled'",
+        ]);
+    });
+
+    it("names the group that excludes a user from the policy, reading the user's groups from Graph", async () => {
+        const evidence = scriptedEvidence({
+            conditionalAccess: { kind: "value", value: [graphPolicy("Require MFA", { users: { excludeGroups: ["g-breakglass"] } })] },
+            memberships: { "id-a": { kind: "value", value: { groups: [{ id: "g-breakglass", displayName: "Break glass" }], roleTemplateIds: [] } } },
+            perUser: { "id-a": { kind: "state", state: "disabled" }, "id-b": { kind: "state", state: "disabled" } },
+        });
+        const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b")], evidence, ALL_EVIDENCE);
+        assert.deepEqual(verdicts.map((v) => v.kind), ["noncompliant", "compliant"]);
+        assert.match(verdicts[0].evidence[0].detail, /excludes the user through group 'Break glass'/);
+        assert.ok(evidence.asked.includes("memberships:id-a,id-b"));
+    });
+
+    it("does not count MFA offered as one of several OR-ed controls", async () => {
+        const policy = graphPolicy("MFA or compliant device", { grant: { operator: "OR", builtInControls: ["mfa", "compliantDevice"] } });
+        const evidence = scriptedEvidence({ conditionalAccess: { kind: "value", value: [policy] }, perUser: { "id-a": { kind: "state", state: "disabled" } } });
+        const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+        assert.equal(verdict.kind, "noncompliant");
+        assert.match(verdict.evidence[0].detail, /operator OR with compliantDevice/);
+    });
+
+    it("counts a built-in MFA authentication strength, and a policy for the user's directory role", async () => {
+        const strength = graphPolicy("Phishing-resistant for admins", {
+            users: { includeUsers: [], includeRoles: ["62e90394-69f5-4237-9190-012177145e10"] },
+            grant: { builtInControls: [], authenticationStrength: { id: "00000000-0000-0000-0000-000000000004" } },
+        });
+        const admin = inventoryUser("ga", { roles: [{ name: "Global Administrator", reference: "t", templateId: "62e90394-69f5-4237-9190-012177145e10", system: "entra-directory", assignmentUrn: "urn:x" }] });
+        const verdicts = await evaluate([admin], scriptedEvidence({ conditionalAccess: { kind: "value", value: [strength] } }), ALL_EVIDENCE);
+        assert.deepEqual(verdicts.map((v) => [v.kind, v.decidedBy]), [["compliant", "conditionalAccess"]]);
+    });
+
+    it("passes everyone when security defaults are on", async () => {
+        const evidence = scriptedEvidence({ securityDefaults: { kind: "value", value: true } });
+        const verdicts = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+        assert.deepEqual(verdicts.map((v) => [v.kind, v.decidedBy]), [["compliant", "securityDefaults"]]);
+        assert.deepEqual(evidence.asked, ["conditionalAccess", "securityDefaults"]);
+    });
+
+    it("makes a user unverified, not non-compliant, when a source that might have covered it could not be read", async () => {
+        const evidence = scriptedEvidence({
+            conditionalAccess: { kind: "unverified", reason: "Graph denied access (HTTP 403)" },
+            perUser: { "id-a": { kind: "state", state: "disabled" }, "id-b": { kind: "state", state: "enabled" } },
+        });
+        const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b")], evidence, ALL_EVIDENCE);
+        assert.deepEqual(verdicts.map((v) => v.kind), ["unverified", "compliant"]);
+        assert.match(verdicts[0].reason ?? "", /Conditional Access policies could not be read \(Graph denied access \(HTTP 403\)\)/);
+    });
+
+    it("turns a Graph failure of the per-user state into unverified", async () => {
+        const verdicts = await evaluate([inventoryUser("a")], scriptedEvidence({ perUser: { "id-a": { kind: "unverified", reason: "HTTP 503" } } }), { acceptedEvidence: ["perUserMfa"] });
+        assert.deepEqual([verdicts[0].kind, verdicts[0].reason], ["unverified", "HTTP 503"]);
+    });
+
+    it("accepts registration only when asked to", async () => {
+        const script = { perUser: { "id-a": { kind: "state" as const, state: "disabled" } }, registration: { "id-a": { kind: "value" as const, value: true } } };
+        assert.equal((await evaluate([inventoryUser("a")], scriptedEvidence(script), { acceptedEvidence: ["perUserMfa"] }))[0].kind, "noncompliant");
+        const verdicts = await evaluate([inventoryUser("a")], scriptedEvidence(script), { acceptedEvidence: ["perUserMfa", "registration"] });
+        assert.deepEqual([verdicts[0].kind, verdicts[0].decidedBy], ["compliant", "registration"]);
+    });
+
+    it("fails a user created by this deployment that nothing covers, without asking Graph about it", async () => {
+        const evidence = scriptedEvidence({});
+        const [verdict] = await evaluate([inventoryUser("new", { objectId: undefined, isNew: true })], evidence, ALL_EVIDENCE);
+        assert.equal(verdict.kind, "noncompliant");
+        assert.ok(verdict.evidence.some((e) => e.source === "newAccount"));
+        assert.deepEqual(evidence.asked, ["conditionalAccess", "securityDefaults"]);
     });
 
     it("calls a user whose object id could not be read unverified", async () => {
-        const verdicts = await evaluate([inventoryUser("odd", { objectId: undefined })], scriptedEvidence({}));
-        assert.equal(verdicts[0].kind, "unverified");
+        const [verdict] = await evaluate([inventoryUser("odd", { objectId: undefined })], scriptedEvidence({}), { acceptedEvidence: ["perUserMfa"] });
+        assert.equal(verdict.kind, "unverified");
+    });
+
+    it("gives a role held by a group outside the stack to the members Graph lists", async () => {
+        const grant = { groupObjectId: "g-admins", role: { ...owner, assignmentUrn: "urn:grant" } };
+        const inventory = inventoryOf([inventoryUser("a")], { outsideGroupGrants: [grant] });
+        const evidence = scriptedEvidence({
+            groupUsers: { "g-admins": { kind: "value", value: [{ id: "id-a" }, { id: "id-outsider", userPrincipalName: "outsider@contoso.com" }] } },
+            perUser: { "id-a": { kind: "state", state: "disabled" }, "id-outsider": { kind: "state", state: "disabled" } },
+        });
+        const verdicts = await evaluate(inventory, evidence, { acceptedEvidence: ["perUserMfa"] });
+        assert.deepEqual(verdicts.map((v) => [v.user.displayName, v.rule]), [["a@contoso.com", "privileged"], ["outsider@contoso.com", "privileged"]]);
+        assert.equal(verdicts[0].user.roles[0].viaGroup, "g-admins");
+    });
+
+    it("reports a group outside the stack whose members could not be listed", async () => {
+        const inventory = inventoryOf([], { outsideGroupGrants: [{ groupObjectId: "g-x", role: owner }] });
+        const result = await evaluateUsers(inventory, { config: DEFAULT_CONFIG, evidence: scriptedEvidence({}), now: NOW }, BOTH_RULES);
+        assert.match(result.problems[0].message, /group g-x, which is not in the stack, and its members could not be listed \(not scripted\)/);
     });
 
     it("leaves guests and disabled accounts out only when configured to", async () => {
         const users = [inventoryUser("guest", { isGuest: true }), inventoryUser("off", { accountEnabled: false })];
-        const evidence = scriptedEvidence({ "id-guest": { kind: "state", state: "disabled" }, "id-off": { kind: "state", state: "disabled" } });
-        assert.deepEqual((await evaluate(users, evidence)).map((v) => v.kind), ["noncompliant", "out-of-scope"]);
-        assert.deepEqual((await evaluate(users, evidence, { includeGuests: false, includeDisabledAccounts: true })).map((v) => v.kind), ["out-of-scope", "noncompliant"]);
+        const evidence = scriptedEvidence({ perUser: { "id-guest": { kind: "state", state: "disabled" }, "id-off": { kind: "state", state: "disabled" } } });
+        const perUserOnly = { acceptedEvidence: ["perUserMfa" as const] };
+        assert.deepEqual((await evaluate(users, evidence, perUserOnly)).map((v) => v.kind), ["noncompliant", "out-of-scope"]);
+        assert.deepEqual((await evaluate(users, evidence, { ...perUserOnly, includeGuests: false, includeDisabledAccounts: true })).map((v) => v.kind), ["out-of-scope", "noncompliant"]);
     });
 
     it("exempts by UPN or object id, case-insensitively, until the end of the expiry day", async () => {
-        const evidence = scriptedEvidence({ "id-b": { kind: "state", state: "disabled" } });
+        const evidence = scriptedEvidence({ perUser: { "id-b": { kind: "state", state: "disabled" } } });
         const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b")], evidence, {
+            acceptedEvidence: ["perUserMfa"],
             exemptions: [
                 { user: "A@CONTOSO.COM", reason: "break glass" },
                 { user: "id-b", reason: "migration", expires: "2026-11-23" },

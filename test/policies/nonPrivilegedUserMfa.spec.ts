@@ -14,7 +14,7 @@ import {
     user,
 } from "../fixtures/resources";
 import { StackResource } from "../harness";
-import { askedUrls, MFA_POLICY, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
+import { askedUrls, MFA_POLICY, PRIVILEGED_POLICY, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
 
 /** Runs through the engine protocol against the Graph emulator: the pack as `pulumi preview` runs it. */
 describe("entra-non-privileged-user-mfa, through the engine protocol", function () {
@@ -54,7 +54,7 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
             assert.ok(policy.url?.startsWith("https://learn.microsoft.com/"));
             assert.ok(policy.tags?.includes("conformity-activedirectory-002"));
             assert.deepEqual(Object.keys(policy.configSchema?.properties ?? {}).sort(), [
-                "cloud", "exemptions", "includeDisabledAccounts", "includeGuests", "privilegedRolePatterns", "useEntraPrivilegedLabel", "verificationBudgetSeconds",
+                "acceptedEvidence", "cloud", "conditionalAccessApplications", "exemptions", "includeDisabledAccounts", "includeGuests", "privilegedRolePatterns", "useEntraPrivilegedLabel", "verificationBudgetSeconds",
             ]);
             assert.equal(info.policies.find((p) => p.name === UNVERIFIED_POLICY)?.enforcementLevel, "advisory");
         } finally {
@@ -107,12 +107,14 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
         assert.match(violations.find((d) => d.urn === users.missingState.urn)!.message, /state is missing/);
         assert.deepEqual(run.of(UNVERIFIED_POLICY), []);
 
-        // Privileged users are never asked about.
+        // Privileged users are the other rule's: reported by it, each asked about once.
+        assert.deepEqual(run.of(PRIVILEGED_POLICY).map((d) => d.urn).sort(), [users.owner.urn, users.contributor.urn, users.uaa.urn].sort());
+        assert.match(run.of(PRIVILEGED_POLICY).find((d) => d.urn === users.owner.urn)!.message, /privileged role 'Owner'/);
+        // Tenant-wide evidence once, then each user's per-user state once.
         const asked = askedUrls(emulator);
-        for (const privileged of [users.owner, users.contributor, users.uaa]) {
-            assert.ok(!asked.some((url) => url.includes(String(privileged.outputs.objectId))), `${privileged.name} was asked`);
-        }
-        assert.equal(asked.length, 6);
+        assert.deepEqual(asked.slice(0, 2), ["/identity/conditionalAccess/policies", "/policies/identitySecurityDefaultsEnforcementPolicy"]);
+        assert.equal(asked.filter((url) => url.endsWith("/authentication/requirements")).length, 9);
+        assert.equal(new Set(asked).size, asked.length);
     });
 
     it("gives roles through groups: a group's Owner is privileged, a group's Reader is checked", async () => {
@@ -181,7 +183,7 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
         assert.match(violations[0].message, new RegExp(`object id ${outsiderId}`));
     });
 
-    it("reports a user created by this preview by name, without asking Graph", async () => {
+    it("reports a user created by this preview by name, asking Graph only about the tenant", async () => {
         const newcomer = user({ name: "newcomer", preview: true });
         const assignment = roleAssignment({ name: "newcomer-reader", principal: newcomer, role: AZURE_ROLE.Reader, preview: true });
         const run = await runPack(emulator, [stack({ preview: true }), newcomer, assignment]);
@@ -191,7 +193,7 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
         assert.match(violations[0].message, /User 'newcomer@contoso.onmicrosoft.com' \(created by this deployment\) will be created without multi-factor authentication/);
         assert.match(violations[0].message, /after the deployment creates it, run: az rest/);
         assert.ok(!run.output.includes("can't run policy"), run.output);
-        assert.deepEqual(askedUrls(emulator), []);
+        assert.deepEqual(askedUrls(emulator), ["/identity/conditionalAccess/policies", "/policies/identitySecurityDefaultsEnforcementPolicy"]);
     });
 
     it("calls no user compliant or non-compliant when Graph denies access (403), and says which permission is missing", async () => {
@@ -280,13 +282,14 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
         assert.deepEqual(run.of(MFA_POLICY).map((d) => d.enforcementLevel), ["advisory"]);
     });
 
-    it("asks Graph in batches of 20: 5 requests for a 100-user stack", async () => {
+    it("asks Graph in batches of 20: 5 per-user requests for a 100-user stack, after one for each tenant-wide source", async () => {
         const users = Array.from({ length: 100 }, (_, i) => inTenant(user({ name: `u${i}` }), "enabled"));
         const run = await runPack(emulator, users);
         assert.deepEqual(run.of(MFA_POLICY), []);
         const graphRequests = emulator.requests.filter((r) => r.endpoint === "graph" || r.endpoint === "batch");
-        assert.equal(graphRequests.length, 5);
-        assert.ok(graphRequests.every((r) => r.isBatch && r.subRequests?.length === 20));
-        assert.equal(new Set(askedUrls(emulator)).size, 100);
+        assert.equal(graphRequests.length, 7);
+        assert.ok(graphRequests.every((r) => r.isBatch));
+        assert.deepEqual(graphRequests.map((r) => r.subRequests?.length), [1, 1, 20, 20, 20, 20, 20]);
+        assert.equal(askedUrls(emulator).filter((url) => url.endsWith("/authentication/requirements")).length, 100);
     });
 });

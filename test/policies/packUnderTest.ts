@@ -7,6 +7,7 @@ export const PACK_DIR = path.resolve(__dirname, "..", "..", "..");
 
 export const MFA_POLICY = "entra-non-privileged-user-mfa";
 export const UNVERIFIED_POLICY = "entra-mfa-unverified-users";
+export const PRIVILEGED_POLICY = "entra-privileged-user-mfa";
 
 /** The emulated tenant's view of a user resource of the stack. */
 export function tenantUser(resource: StackResource, perUserMfaState: string | null | undefined): EmulatedUser {

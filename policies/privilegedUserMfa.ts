@@ -1,0 +1,44 @@
+import { StackValidationPolicy } from "@pulumi/policy";
+import { graphRootFor, NON_PRIVILEGED_USER_MFA } from "./nonPrivilegedUserMfa";
+import { noncompliantMessage } from "./report/messages";
+import { PolicyDependencies, StackEvaluator } from "./stackEvaluation";
+
+export const PRIVILEGED_USER_MFA = "entra-privileged-user-mfa";
+
+/**
+ * Every Entra ID user who holds a privileged role, actively or as eligible through PIM, must have
+ * MFA (CIS Microsoft Azure Foundations "Multi-Factor Auth Status is Enabled for all Privileged Users").
+ */
+export function privilegedUserMfa(dependencies: PolicyDependencies, evaluator: StackEvaluator): StackValidationPolicy {
+    return {
+        name: PRIVILEGED_USER_MFA,
+        displayName: "MFA for privileged Entra ID users",
+        description: `Checks that every Microsoft Entra ID user in the stack, or given a role by it, who holds a privileged role (Owner, *Contributor, *Administrator), actively or as eligible through PIM, has multi-factor authentication. Uses the settings of ${NON_PRIVILEGED_USER_MFA}.`,
+        enforcementLevel: "mandatory",
+        severity: "critical",
+        framework: {
+            name: "CIS Microsoft Azure Foundations Benchmark",
+            version: "3.0.0",
+            reference: "2.1.2",
+            specification: "Ensure that 'Multi-Factor Auth Status' is 'Enabled' for all Privileged Users (v2.x: 1.1.2; v4.0: 6.1.2 and v5.0: 5.1.2 for all users).",
+        },
+        tags: ["entra-id", "mfa", "identity", "privileged-access", "cis-azure-2.1.2", "cis-azure-1.1.2"],
+        url: "https://learn.microsoft.com/entra/identity/conditional-access/policy-old-require-mfa-admin",
+        remediationSteps: [
+            "Require MFA for the user's roles with a Conditional Access policy (Microsoft's template 'Require multifactor authentication for admins'),",
+            "or turn on per-user MFA with the command in the message:",
+            `az rest --method PATCH --uri 'https://graph.microsoft.com/beta/users/<object id>/authentication/requirements' --body '{"perUserMfaState":"enabled"}'`,
+        ].join("\n"),
+        validateStack: async (args, reportViolation) => {
+            const result = await evaluator.evaluate(args.resources, "privileged");
+            if (!("evaluation" in result)) return;
+            const config = (await evaluator.evaluated(args.resources)).find((r) => r.rule === "privileged")?.config;
+            const graphBaseUrl = graphRootFor(dependencies.env, config?.cloud);
+            for (const verdict of result.evaluation.verdicts) {
+                if (verdict.kind === "noncompliant" && verdict.rule === "privileged") {
+                    reportViolation(noncompliantMessage(verdict, graphBaseUrl), verdict.user.urn ?? verdict.classification.privilegedRoles[0]?.assignmentUrn);
+                }
+            }
+        },
+    };
+}
