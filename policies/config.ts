@@ -70,7 +70,7 @@ export const mfaPolicyConfigSchema: PolicyConfigSchema = {
         useEntraPrivilegedLabel: {
             type: "boolean",
             default: DEFAULT_CONFIG.useEntraPrivilegedLabel,
-            description: "Also treat Entra roles that Microsoft labels PRIVILEGED (e.g. Global Reader is not; Helpdesk Administrator is) as privileged.",
+            description: "Also treat Entra roles that Microsoft labels PRIVILEGED (for example Global Reader, which the name patterns leave out) as privileged.",
         },
         exemptions: {
             type: "array",

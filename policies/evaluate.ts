@@ -43,6 +43,8 @@ export interface EvaluationContext {
     config: MfaPolicyConfig;
     evidence: MfaEvidence;
     now: Date;
+    /** Epoch ms by which all evidence must be in; default `now` + the configured budget. One per stack, whatever the rules. */
+    deadline?: number;
 }
 
 /** A user still to decide, with the evidence gathered so far and what could not be read. */
@@ -59,7 +61,7 @@ interface Pending {
  */
 export async function evaluateUsers(inventory: Inventory, context: EvaluationContext, rules: ReadonlySet<Rule>): Promise<StackEvaluation> {
     const { config, now, evidence } = context;
-    const request: EvidenceRequest = { cloud: config.cloud, deadline: now.getTime() + config.verificationBudgetSeconds * 1000 };
+    const request: EvidenceRequest = { cloud: config.cloud, deadline: context.deadline ?? now.getTime() + config.verificationBudgetSeconds * 1000 };
     const expanded = await withOutsideGroupMembers(inventory, evidence, request);
     const classificationRules = { isPrivilegedRoleName: roleNameMatcher(config.privilegedRolePatterns), useEntraPrivilegedLabel: config.useEntraPrivilegedLabel };
 
@@ -217,6 +219,7 @@ function requiresMfaAtAll(policy: ConditionalAccessPolicy): boolean {
 function userFacts(user: InventoryUser, memberships: { kind: "value"; value: Memberships } | { kind: "unverified"; reason: string } | undefined, needed: boolean): UserFacts {
     const stackGroupIds = user.stackGroups.map((g) => g.objectId?.toLowerCase()).filter((id): id is string => !!id);
     const stackRoleTemplates = user.roles.filter((r) => r.system === "entra-directory" && r.templateId && !r.eligible).map((r) => r.templateId!.toLowerCase());
+    const eligibleRoleTemplates = user.roles.filter((r) => r.system === "entra-directory" && r.templateId && r.eligible).map((r) => r.templateId!.toLowerCase());
     const groupNames = new Map(user.stackGroups.filter((g) => g.objectId).map((g) => [g.objectId!.toLowerCase(), g.displayName]));
     // A new account is in no tenant group yet: the stack's view is complete. Others need Graph.
     const tenantKnown = user.isNew || !needed || memberships?.kind === "value";
@@ -227,6 +230,7 @@ function userFacts(user: InventoryUser, memberships: { kind: "value"; value: Mem
         isGuest: user.isGuest,
         groupIds: tenantKnown ? new Set([...stackGroupIds, ...tenant.groups.map((g) => g.id.toLowerCase())]) : undefined,
         roleTemplateIds: tenantKnown ? new Set([...stackRoleTemplates, ...tenant.roleTemplateIds.map((r) => r.toLowerCase())]) : undefined,
+        eligibleRoleTemplateIds: new Set(eligibleRoleTemplates),
         stackGroupUrns: new Set(user.stackGroups.map((g) => g.urn)),
         groupNames,
     };

@@ -26,6 +26,8 @@ export type RuleResults = { rule: Rule; result: EvaluationResult; config: MfaPol
 interface StackMemo {
     fingerprint: string;
     config: MfaPolicyConfig;
+    /** The stack's one time budget, shared by every rule. */
+    deadline: number;
     snapshots: StackResourceSnapshot[];
     byRule: Map<Rule, Promise<EvaluationResult>>;
     settled: RuleResults;
@@ -72,7 +74,9 @@ export class StackEvaluator {
         const fingerprint = fingerprintOf(snapshots);
         const sameStack = this.memo?.fingerprint === fingerprint;
         if (sameStack && (config === undefined || JSON.stringify(config) === JSON.stringify(this.memo!.config))) return this.memo;
-        this.memo = { fingerprint, config: config ?? DEFAULT_CONFIG, snapshots, byRule: new Map(), settled: [] };
+        const settings = config ?? DEFAULT_CONFIG;
+        const deadline = this.dependencies.now().getTime() + settings.verificationBudgetSeconds * 1000;
+        this.memo = { fingerprint, config: settings, deadline, snapshots, byRule: new Map(), settled: [] };
         return this.memo;
     }
 
@@ -80,7 +84,7 @@ export class StackEvaluator {
         let result: EvaluationResult;
         try {
             const inventory = buildInventory(memo.snapshots, this.dependencies.catalog);
-            const context = { config: memo.config, evidence: this.dependencies.evidence, now: this.dependencies.now() };
+            const context = { config: memo.config, evidence: this.dependencies.evidence, now: this.dependencies.now(), deadline: memo.deadline };
             result = { evaluation: await evaluateUsers(inventory, context, new Set([rule])) };
         } catch (error) {
             result = { failure: `the pack failed while evaluating the stack (${messageOf(error)})` };

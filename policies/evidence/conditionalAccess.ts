@@ -57,6 +57,8 @@ export interface UserFacts {
     stackGroupUrns: ReadonlySet<string>;
     /** Directory role template ids, lower-case; `undefined` when the tenant's could not be read. */
     roleTemplateIds?: ReadonlySet<string>;
+    /** Directory roles the user is only eligible for (PIM): they never include a user, but they can exclude one. */
+    eligibleRoleTemplateIds?: ReadonlySet<string>;
     /** Display names of groups, for messages. */
     groupNames: ReadonlyMap<string, string>;
 }
@@ -77,7 +79,8 @@ export function coverageOf(policy: ConditionalAccessPolicy, user: UserFacts, acc
     const grantProblem = mfaGrantProblem(policy.grant);
     if (grantProblem) return no(grantProblem);
     const apps = new Set(policy.includeApplications.map((a) => a.toLowerCase()));
-    if (!acceptedApplications.some((a) => apps.has(a.toLowerCase()))) {
+    // "All" cloud apps includes every app, Azure management among them.
+    if (!apps.has("all") && !acceptedApplications.some((a) => apps.has(a.toLowerCase()))) {
         return no(`targets ${policy.includeApplications.length ? policy.includeApplications.join(", ") : "no application"}, not ${acceptedApplications.join(" or ")}`);
     }
     if (policy.excludeApplications.length > 0) return no(`excludes applications (${policy.excludeApplications.join(", ")})`);
@@ -117,8 +120,12 @@ function exclusionOf(policy: ConditionalAccessPolicy, user: UserFacts): string |
     }
     if (policy.roles.exclude.size > 0) {
         if (!user.roleTemplateIds) return "excludes directory roles, and the user's roles could not be read";
-        if ([...policy.roles.exclude].some((r) => user.roleTemplateIds!.has(r))) return "excludes a directory role the user holds";
+        // A role the user is only eligible for still excludes them the moment they activate it.
+        if ([...policy.roles.exclude].some((r) => user.roleTemplateIds!.has(r) || user.eligibleRoleTemplateIds?.has(r))) {
+            return "excludes a directory role the user holds or may activate";
+        }
     }
+    if (policy.roles.unknown) return "names directory roles by ids unknown until the deployment runs, so it may exclude the user";
     const unknownGroup = policy.unknownStackGroups.find((g) => user.stackGroupUrns.has(g.urn));
     if (unknownGroup) return `names group '${unknownGroup.displayName}' by an id unknown until the deployment runs, so it may exclude the user`;
     if (policy.users.unknown) return "names users by ids unknown until the deployment runs, so it may leave the user out";
@@ -159,7 +166,7 @@ export function conditionalAccessPolicyFromGraph(policy: unknown): ConditionalAc
         users: { include: lower(strings(users.includeUsers)), exclude: lower(strings(users.excludeUsers)), unknown: false },
         groups: { include: lower(strings(users.includeGroups)), exclude: lower(strings(users.excludeGroups)), unknown: false },
         roles: { include: lower(strings(users.includeRoles)), exclude: lower(strings(users.excludeRoles)), unknown: false },
-        includeGuests: users.includeGuestsOrExternalUsers != null,
+        includeGuests: includesInvitedGuests(users.includeGuestsOrExternalUsers?.guestOrExternalUserTypes, users.includeGuestsOrExternalUsers?.externalTenants?.membershipKind),
         excludeGuests: users.excludeGuestsOrExternalUsers != null || strings(users.excludeUsers).includes("GuestsOrExternalUsers"),
         includeApplications: strings(applications.includeApplications),
         excludeApplications: strings(applications.excludeApplications),
@@ -215,8 +222,8 @@ export function conditionalAccessPolicyFromStack(resource: StackResourceSnapshot
         users: selection("includedUsers", "excludedUsers"),
         groups,
         roles: selection("includedRoles", "excludedRoles"),
-        includeGuests: read(users, "includedGuestsOrExternalUsers").values.length > 0 || isNonEmptyList(users?.includedGuestsOrExternalUsers),
-        excludeGuests: isNonEmptyList(users?.excludedGuestsOrExternalUsers),
+        includeGuests: stackGuestInclusions(users?.includedGuestsOrExternalUsers),
+        excludeGuests: isNonEmptyList(users?.excludedGuestsOrExternalUsers) || read(users, "excludedUsers").values.some((v) => v.toLowerCase() === "guestsorexternalusers"),
         includeApplications: read(applications, "includedApplications").values,
         excludeApplications: read(applications, "excludedApplications").values,
         narrowedBy: narrowingConditions({
@@ -243,6 +250,26 @@ export function conditionalAccessPolicyFromStack(resource: StackResourceSnapshot
 function bagAt(bag: PropertyBag | undefined, key: string): PropertyBag | undefined {
     const value = bag?.[key];
     return isBag(value) ? value : undefined;
+}
+
+/**
+ * Whether a guest inclusion reaches the guests a stack invites (B2B collaboration guests) from any
+ * tenant (https://learn.microsoft.com/graph/api/resources/conditionalaccessguestsorexternalusers).
+ */
+function includesInvitedGuests(types: unknown, membershipKind: unknown): boolean {
+    const kinds = Array.isArray(types) ? types : typeof types === "string" ? types.split(",") : [];
+    const allTenants = membershipKind === undefined || membershipKind === null || membershipKind === "all";
+    return allTenants && kinds.some((kind) => typeof kind === "string" && kind.trim().toLowerCase() === "b2bcollaborationguest");
+}
+
+function stackGuestInclusions(value: PropertyValue | undefined): boolean {
+    if (!Array.isArray(value)) return false;
+    return value.some((entry) => {
+        if (!isBag(entry)) return false;
+        const tenants = entry.externalTenants;
+        const firstTenant = Array.isArray(tenants) && isBag(tenants[0]) ? tenants[0] : undefined;
+        return includesInvitedGuests(entry.guestOrExternalUserTypes, firstTenant?.membershipKind ?? undefined);
+    });
 }
 
 function isNonEmptyList(value: PropertyValue | undefined): boolean {

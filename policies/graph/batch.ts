@@ -7,6 +7,8 @@ export type SubRequestOutcome = GraphResponse | GraphTransportError;
 
 export interface BatchRunOptions extends GraphOptions {
     version: GraphRequest["version"];
+    /** Shared by every runner of one transport, so the credential is asked again once per run, not once per runner. */
+    credential?: CredentialRefreshes;
     /** Epoch ms after which nothing more is sent; unanswered requests fail with the budget error. */
     deadline: number;
 }
@@ -17,6 +19,11 @@ export interface Clock {
 }
 
 const systemClock: Clock = { now: () => Date.now(), sleep };
+
+export interface CredentialRefreshes {
+    /** Bumped when the credential is asked again; a 401 on a request sent before that is retried for free. */
+    generation: number;
+}
 
 interface PendingRequest {
     path: string;
@@ -33,14 +40,15 @@ interface PendingRequest {
  * A 401 makes the credential be asked again, once per run.
  */
 export class BatchRunner {
-    /** Bumped when the credential is asked again; a 401 on a request sent before that is retried for free. */
-    private credentialGeneration = 0;
+    private readonly credential: CredentialRefreshes;
 
     constructor(
         private readonly transport: GraphTransport,
         private readonly options: BatchRunOptions,
         private readonly clock: Clock = systemClock,
-    ) {}
+    ) {
+        this.credential = options.credential ?? { generation: 0 };
+    }
 
     async getAll(paths: readonly string[]): Promise<Map<string, SubRequestOutcome>> {
         const outcomes = new Map<string, SubRequestOutcome>();
@@ -63,7 +71,7 @@ export class BatchRunner {
                 }
                 inFlight++;
                 try {
-                    const sentWithGeneration = this.credentialGeneration;
+                    const sentWithGeneration = this.credential.generation;
                     const answers = await this.sendBatch(ready);
                     for (const request of ready) this.settle(request, answers.get(request.path)!, sentWithGeneration, queue, outcomes);
                 } finally {
@@ -90,9 +98,9 @@ export class BatchRunner {
         if (!(outcome instanceof GraphTransportError) && outcome.status === 401) {
             // The token may have expired mid-run: ask the credential once more per run, and retry
             // every request that carried the old token, not only the first to see the 401.
-            if (sentWithGeneration < this.credentialGeneration || this.credentialGeneration === 0) {
-                if (this.credentialGeneration === sentWithGeneration) {
-                    this.credentialGeneration++;
+            if (sentWithGeneration < this.credential.generation || this.credential.generation === 0) {
+                if (this.credential.generation === sentWithGeneration) {
+                    this.credential.generation++;
                     this.transport.refreshCredential();
                 }
                 queue.push({ ...request, notBefore: now });
@@ -114,10 +122,20 @@ export class BatchRunner {
         const body = { requests: requests.map((request, index) => ({ id: ids[index], method: "GET", url: request.path })) };
         const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, this.options.deadline - this.clock.now()));
         let reply: GraphResponse | GraphTransportError;
+        let timer: NodeJS.Timeout | undefined;
+        // The transport's own timeout covers the HTTP exchange; getting a token can hang before it.
+        const limit = new Promise<never>((_, reject) =>
+            (timer = setTimeout(
+                () => reject(new GraphTransportError("timeout", `no answer within ${formatMs(timeoutMs)}, waiting for a token or for Graph (time budget)`)),
+                timeoutMs,
+            )),
+        );
         try {
-            reply = await this.transport.send({ method: "POST", version: this.options.version, path: "/$batch", body, timeoutMs });
+            reply = await Promise.race([this.transport.send({ method: "POST", version: this.options.version, path: "/$batch", body, timeoutMs }), limit]);
         } catch (error) {
             reply = error instanceof GraphTransportError ? error : new GraphTransportError("network", String(error));
+        } finally {
+            clearTimeout(timer);
         }
         const answers = new Map<string, SubRequestOutcome>();
         const subResponses = reply instanceof GraphTransportError || reply.status !== 200 ? reply : readBatchReply(reply.body, ids);
@@ -126,6 +144,10 @@ export class BatchRunner {
         );
         return answers;
     }
+}
+
+function formatMs(ms: number): string {
+    return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 function takeReady(queue: PendingRequest[], now: number, max: number): PendingRequest[] {

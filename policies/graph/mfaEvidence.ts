@@ -1,7 +1,7 @@
-import type { TokenCredential } from "@azure/core-auth";
-import { BatchRunner } from "./batch";
+import { BatchRunner, CredentialRefreshes } from "./batch";
 import { CloudName } from "./clouds";
 import { GraphConnection, GraphConnectionError, resolveGraphConnection } from "./connection";
+import { credentialFor } from "./credential";
 import { GRAPH_DEFAULTS, GraphOptions } from "./defaults";
 import { createGraphClientTransport } from "./graphClientTransport";
 import {
@@ -42,14 +42,16 @@ export interface GraphMfaEvidenceOptions {
 }
 
 /**
- * MFA evidence from Microsoft Graph. Each question is asked once per process (one process serves
- * one `pulumi preview` or `up`); answers, failures included, are kept for the run.
+ * MFA evidence from Microsoft Graph. Each question is answered once per process (one process
+ * serves one `pulumi preview` or `up`): answers are kept for the run, failures are not, so a later
+ * question with time left may still get an answer. No caller waits past its own deadline, even
+ * for a request another caller started.
  */
 export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvidence {
     const env = options.env ?? process.env;
     const graphOptions = { ...GRAPH_DEFAULTS, ...options.graph };
-    const transportFor = options.transportFor ?? ((connection) => createGraphClientTransport(connection, () => defaultCredential(connection)));
-    const transports = new Map<string, GraphTransport>();
+    const transportFor = options.transportFor ?? ((connection) => createGraphClientTransport(connection, () => credentialFor(connection, env)));
+    const transports = new Map<string, { transport: GraphTransport; credential: CredentialRefreshes }>();
     const answers = new Map<string, Promise<unknown>>();
 
     /** Asks `read` about the ids not asked before, once, and answers every id from the cache. */
@@ -71,16 +73,24 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         const key = (id: string) => `${connection.graphBaseUrl}|${question}|${id.toLowerCase()}`;
         const toAsk = [...new Map(ids.map((id) => [key(id), id])).entries()].filter(([cacheKey]) => !answers.has(cacheKey)).map(([, id]) => id);
         if (toAsk.length > 0) {
-            let transport = transports.get(connection.graphBaseUrl);
-            if (!transport) {
-                transport = transportFor(connection);
-                transports.set(connection.graphBaseUrl, transport);
+            let connected = transports.get(connection.graphBaseUrl);
+            if (!connected) {
+                connected = { transport: transportFor(connection), credential: { generation: 0 } };
+                transports.set(connection.graphBaseUrl, connected);
             }
-            const runner = new BatchRunner(transport, { ...graphOptions, version, deadline: request.deadline });
+            const runner = new BatchRunner(connected.transport, { ...graphOptions, version, deadline: request.deadline, credential: connected.credential });
             const asked = read(runner, toAsk);
-            for (const id of toAsk) answers.set(key(id), asked.then((map) => map.get(id)!));
+            for (const id of toAsk) {
+                const answer = asked.then((map) => map.get(id)!);
+                answers.set(key(id), answer);
+                // A failure is not an answer to keep: forget it once it is in.
+                answer.then((value) => isUnverified(value) && answers.get(key(id)) === answer && answers.delete(key(id)), () => answers.delete(key(id)));
+            }
         }
-        return new Map(await Promise.all(ids.map(async (id) => [id, (await answers.get(key(id))) as T] as const)));
+        const settled = new Map<string, T>();
+        const all = Promise.all(ids.map(async (id) => settled.set(id, (await answers.get(key(id))) as T)));
+        await untilDeadline(all, request.deadline);
+        return new Map(ids.map((id) => [id, settled.get(id) ?? unverified("the verification time budget ran out before Graph answered")]));
     }
 
     const unverifiedAnswer = <T>(reason: string): Answer<T> => ({ kind: "unverified", reason });
@@ -99,11 +109,17 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
     };
 }
 
-async function defaultCredential(connection: GraphConnection): Promise<TokenCredential> {
-    const { DefaultAzureCredential } = await import("@azure/identity");
-    // Environment, workload identity (OIDC), managed identity, then developer sign-ins such as `az login`.
-    return new DefaultAzureCredential({
-        authorityHost: connection.authorityHost,
-        disableInstanceDiscovery: connection.disableInstanceDiscovery,
-    });
+function isUnverified(answer: unknown): boolean {
+    return (answer as { kind?: unknown } | undefined)?.kind === "unverified";
+}
+
+/** Waits for `work`, but not past `deadline` (epoch ms). */
+async function untilDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+    try {
+        await Promise.race([work.then(() => undefined), expiry]);
+    } finally {
+        clearTimeout(timer);
+    }
 }

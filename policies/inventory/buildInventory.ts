@@ -113,7 +113,7 @@ class InventoryBuilder {
                     this.grant(resource, "principalId", { ...this.entraRoleOfAssignment(resource, "roleDefinitionId"), eligible: true });
                     break;
                 case "azureRoleEligibility":
-                    this.grant(resource, "principalId", { ...this.azureRoleOfAssignment(resource), eligible: true });
+                    this.addAzureRoleAssignment(resource, true);
                     break;
             }
         }
@@ -265,11 +265,12 @@ class InventoryBuilder {
         return { kind: "outside", objectId };
     }
 
-    private addAzureRoleAssignment(resource: KindedResource): void {
+    private addAzureRoleAssignment(resource: KindedResource, eligible = false): void {
         const principalType = this.string(resource, "principalType", readNonEmptyString);
         const type = typeof principalType === "string" ? principalType.toLowerCase() : undefined;
         if (type && NON_USER_PRINCIPAL_TYPES.has(type)) return;
-        this.grant(resource, "principalId", this.azureRoleOfAssignment(resource), type === "group");
+        const role = this.azureRoleOfAssignment(resource);
+        this.grant(resource, "principalId", eligible ? { ...role, eligible } : role, type === "group");
     }
 
     /** Gives `role` to every user the assignment's principal property resolves to. */

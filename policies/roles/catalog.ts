@@ -22,12 +22,13 @@ export interface RoleCatalogData {
 }
 
 export function roleCatalogFrom(data: RoleCatalogData): RoleCatalog {
-    const entraByName = new Map(
-        Object.entries(data.entra).map(([templateId, role]) => [role.name.toLowerCase(), { ...role, templateId }]),
-    );
+    // Maps, not the JSON objects: a role id of "constructor" must not find Object.prototype's.
+    const azure = new Map(Object.entries(data.azure));
+    const entra = new Map(Object.entries(data.entra));
+    const entraByName = new Map([...entra].map(([templateId, role]) => [role.name.toLowerCase(), { ...role, templateId }]));
     return {
-        azureRoleName: (guid) => data.azure[guid.toLowerCase()],
-        entraRole: (templateId) => data.entra[templateId.toLowerCase()],
+        azureRoleName: (guid) => azure.get(guid.toLowerCase()),
+        entraRole: (templateId) => entra.get(templateId.toLowerCase()),
         entraRoleByName: (displayName) => entraByName.get(displayName.toLowerCase()),
     };
 }

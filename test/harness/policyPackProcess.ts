@@ -62,6 +62,8 @@ export interface PolicyPackProcess {
     readonly port: number;
     /** Milliseconds from spawn to the port line. */
     readonly startMs: number;
+    /** The pack's process id, for reading its resource use from `/proc/<pid>`. */
+    readonly pid: number;
     readonly stackContext: StackContext;
     /** Every line the pack printed, the port line included; for "never prints a secret" assertions. */
     readonly stdout: string[];
@@ -217,6 +219,11 @@ class RunningPolicyPack implements PolicyPackProcess {
         private readonly exited: Promise<void>,
         private readonly client: AnalyzerClient,
     ) {}
+
+    get pid(): number {
+        // Set once spawn succeeded, which the port line proves.
+        return this.child.pid!;
+    }
 
     async analyzerInfo(): Promise<AnalyzerInfo> {
         const info = await this.call<analyzerPb.AnalyzerInfo>("GetAnalyzerInfo", (done) => this.client.getAnalyzerInfo(new Empty(), done));

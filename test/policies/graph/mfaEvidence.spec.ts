@@ -82,15 +82,24 @@ describe("graphMfaEvidence", () => {
         assert.deepEqual(later.get("6f1c2b9e-aaaa-4b5c-8d7e-9f0a1b2c3d4e"), { kind: "state", state: "enforced" });
     });
 
-    it("keeps a failed answer for the rest of the run", async () => {
+    it("does not keep a failed answer: a later question with time left asks again", async () => {
         const { evidence, askedUrls } = setUp({}, { outer: [{ status: 403, body: { error: { code: "Authorization_RequestDenied" } } }] });
 
         const first = await evidence.perUserMfaStates(["u1"], inOneMinute());
         const second = await evidence.perUserMfaStates(["u1"], inOneMinute());
 
-        assert.deepEqual(askedUrls(), [[asked("u1")]]);
+        assert.deepEqual(askedUrls(), [[asked("u1"), asked("u1")]]);
         assertUnverified(first.get("u1"), /HTTP 403 Authorization_RequestDenied.*Policy\.Read\.All/);
-        assert.deepEqual(second.get("u1"), first.get("u1"));
+        assert.equal(second.get("u1")?.kind, "state");
+    });
+
+    it("never waits past the caller's deadline, even for a request another caller started", async () => {
+        const { evidence } = setUp({}, { outer: [() => new Promise(() => undefined)] });
+        void evidence.perUserMfaStates(["u1"], inOneMinute());
+        const started = Date.now();
+        const answer = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 200 });
+        assert.ok(Date.now() - started < 2_000);
+        assertUnverified(answer.get("u1"), /time budget ran out/);
     });
 
     it("asks the beta version, through $batch, within the request's deadline", async () => {
@@ -160,6 +169,17 @@ describe("graphMfaEvidence", () => {
             ["https://graph.microsoft.com", "https://graph.microsoft.us"],
         );
         assert.deepEqual(askedUrls(), [[asked("u1")], [asked("u1")]]);
+    });
+
+    it("asks the credential again once per run, whichever evidence saw the 401", async () => {
+        const unauthorized = { status: 401, body: { error: { code: "InvalidAuthenticationToken" } } };
+        const { evidence, transports } = setUp({}, { outer: Array(6).fill(unauthorized) });
+
+        await evidence.conditionalAccessPolicies(inOneMinute());
+        await evidence.perUserMfaStates(["u1"], inOneMinute());
+
+        assert.equal(transports.length, 1);
+        assert.equal(transports[0].credentialRefreshes, 1);
     });
 
     it("answers nothing and sends nothing for no users", async () => {
