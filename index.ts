@@ -1,11 +1,13 @@
 import { PolicyPack } from "@pulumi/policy";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
+import { conditionalAccessMfaEnforced } from "./policies/conditionalAccessMfaEnforced";
 import { graphMfaEvidence } from "./policies/graph/mfaEvidence";
 import { graphRootFor, nonPrivilegedUserMfa } from "./policies/nonPrivilegedUserMfa";
 import { reportFrom } from "./policies/report/buildReport";
 import { writeReports } from "./policies/report/reportFiles";
 import { builtInRoleCatalog } from "./policies/roles/catalog";
+import { privilegedAssignmentMfaCoverage } from "./policies/privilegedAssignmentMfaCoverage";
 import { privilegedUserMfa } from "./policies/privilegedUserMfa";
 import { PolicyDependencies, StackEvaluator } from "./policies/stackEvaluation";
 import { unverifiedUsers } from "./policies/unverifiedUsers";
@@ -29,7 +31,13 @@ const dependencies: PolicyDependencies = {
 const evaluator = new StackEvaluator(dependencies);
 
 // Order matters: the non-privileged policy owns the settings the others reuse.
-const policies = [nonPrivilegedUserMfa(dependencies, evaluator), privilegedUserMfa(dependencies, evaluator), unverifiedUsers(evaluator)];
+const policies = [
+    nonPrivilegedUserMfa(dependencies, evaluator),
+    privilegedUserMfa(dependencies, evaluator),
+    unverifiedUsers(evaluator),
+    conditionalAccessMfaEnforced(),
+    privilegedAssignmentMfaCoverage(dependencies),
+];
 
 new PolicyPack("entra-mfa-guard", {
     description: "Microsoft Entra ID users must have multi-factor authentication: those without a privileged role, and those with one.",

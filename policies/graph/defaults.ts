@@ -2,7 +2,10 @@
 export interface GraphOptions {
     /** Graph accepts at most 20 requests in one `$batch` (https://learn.microsoft.com/graph/json-batching). */
     batchSize: number;
-    /** Batches in flight at once. Graph throttles per app and tenant, so more lanes only buy more 429s. */
+    /**
+     * Batches in flight at once. Enough to keep Graph's throttling budget busy at tenant latency
+     * (8 x 20 requests per round trip); Graph throttles per app and tenant, so more only buys 429s.
+     */
     maxBatchesInFlight: number;
     /** Tries per request or sub-request, the first included. */
     maxAttempts: number;
@@ -17,7 +20,7 @@ export interface GraphOptions {
 
 export const GRAPH_DEFAULTS = {
     batchSize: 20,
-    maxBatchesInFlight: 4,
+    maxBatchesInFlight: 8,
     maxAttempts: 5,
     requestTimeoutMs: 30_000,
     backoffBaseMs: 500,

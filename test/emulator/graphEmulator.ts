@@ -110,6 +110,10 @@ export interface GraphEmulator {
     readonly tenantId: string;
     readonly clientId: string;
     readonly clientSecret: string;
+    /** The federated token the emulator's app trusts (workload identity federation, OIDC). */
+    readonly federatedToken: string;
+    /** Like `env()`, but signing in as Pulumi ESC's azure-login provider with `oidc: true` sets it up: ARM_* variables, no secret. */
+    oidcEnv(): Record<string, string>;
     /**
      * What the pack's process needs to reach the emulator: `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`,
      * `AZURE_CLIENT_SECRET`, `AZURE_AUTHORITY_HOST` and `ENTRA_MFA_GUARD_GRAPH_ENDPOINT` (both `url`),
@@ -282,6 +286,21 @@ class LoopbackGraphEmulator implements GraphEmulator {
             NODE_EXTRA_CA_CERTS: this.caCertPath,
             NO_PROXY: noProxy,
             no_proxy: noProxy,
+        };
+    }
+
+    get federatedToken(): string {
+        return this.tokenService.federatedToken;
+    }
+
+    oidcEnv(): Record<string, string> {
+        const { AZURE_TENANT_ID: _tenant, AZURE_CLIENT_ID: _client, AZURE_CLIENT_SECRET: _secret, ...connection } = this.env();
+        return {
+            ...connection,
+            ARM_USE_OIDC: "true",
+            ARM_TENANT_ID: this.tenantId,
+            ARM_CLIENT_ID: this.clientId,
+            ARM_OIDC_TOKEN: this.federatedToken,
         };
     }
 

@@ -75,7 +75,13 @@ export class EntraTokenService {
         if (clientId !== this.clientId) {
             return oauthError(400, { error: "unauthorized_client", description: `Application with identifier '${clientId ?? ""}' was not found in the directory '${this.tenantId}'.` });
         }
-        if (clientSecret !== this.clientSecret) {
+        // Workload identity federation: the client proves itself with a federated token (OIDC) instead of a secret.
+        const assertionType = form.get("client_assertion_type");
+        if (assertionType !== null) {
+            if (assertionType !== "urn:ietf:params:oauth:client-assertion-type:jwt-bearer" || form.get("client_assertion") !== this.federatedToken) {
+                return oauthError(400, { error: "invalid_client", description: "AADSTS700211: No matching federated identity record found for presented assertion." });
+            }
+        } else if (clientSecret !== this.clientSecret) {
             return oauthError(401, { error: "invalid_client", description: `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${this.clientId}'.` });
         }
         const scope = form.get("scope") ?? "";
@@ -94,6 +100,9 @@ export class EntraTokenService {
             access_token: accessToken,
         }, "application/json; charset=utf-8");
     }
+
+    /** The federated (OIDC) token the emulator's app trusts, as a CI provider or Pulumi ESC would issue it. */
+    readonly federatedToken = randomBytes(32).toString("base64url");
 
     /** Every access token issued so far, for tests that prove no token is ever printed. */
     get issuedTokens(): readonly string[] {

@@ -243,6 +243,23 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
         assert.ok(!run.output.includes(emulator.clientSecret));
     });
 
+    it("signs in with the federated token Pulumi ESC's azure-login hands over (ARM_OIDC_TOKEN), no secret needed", async () => {
+        const reader = inTenant(user({ name: "reader" }), "disabled");
+        const run = await runPack(emulator, [reader], { signIn: "oidc" });
+        assert.deepEqual(run.of(MFA_POLICY).map((d) => d.urn), [reader.urn]);
+        assert.deepEqual(run.of(UNVERIFIED_POLICY), []);
+        assert.equal(emulator.tokensIssued, 1);
+        assert.ok(!run.output.includes(emulator.federatedToken));
+    });
+
+    it("reports a federated token the tenant does not trust as unverified", async () => {
+        const reader = inTenant(user({ name: "reader" }), "disabled");
+        const run = await runPack(emulator, [reader], { signIn: "oidc", env: { ARM_OIDC_TOKEN: "untrusted-token-51f0" } });
+        assert.deepEqual(run.of(MFA_POLICY), []);
+        assert.match(run.of(UNVERIFIED_POLICY)[0]?.message ?? "", /no Azure credential gave a token/);
+        assert.ok(!run.output.includes("untrusted-token-51f0"));
+    });
+
     it("never echoes a secret property value or a token", async () => {
         const reader = inTenant(user({ name: "reader", password: "Sup3r-Secret-Pa55" }), "disabled");
         const run = await runPack(emulator, [reader]);

@@ -35,11 +35,17 @@ export interface PackRun {
 export async function runPack(
     emulator: GraphEmulator | undefined,
     resources: StackResource[],
-    options: { config?: PolicyPackConfig; env?: Record<string, string>; operation?: "preview" | "up" } = {},
+    options: {
+        config?: PolicyPackConfig;
+        env?: Record<string, string>;
+        operation?: "preview" | "up";
+        /** How the pack signs in: a client secret (AZURE_*), or a federated token as Pulumi ESC hands it over (ARM_*). */
+        signIn?: "secret" | "oidc";
+    } = {},
 ): Promise<PackRun> {
     const pack = await launchPolicyPack({
         packDir: PACK_DIR,
-        env: { ...(emulator?.env() ?? {}), ...options.env },
+        env: { ...(options.signIn === "oidc" ? emulator?.oidcEnv() : emulator?.env()), ...options.env },
         stack: { dryRun: options.operation !== "up" },
     });
     try {
