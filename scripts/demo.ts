@@ -13,8 +13,8 @@ import { demoStack } from "./demoStack";
 const PACK_DIR = path.resolve(__dirname, "..", "..");
 
 async function main(): Promise<void> {
-    const { resources, tenant, config } = demoStack();
-    const emulator = await startGraphEmulator({ users: tenant, latencyMs: 40 });
+    const { resources, tenant, conditionalAccessPolicies, config } = demoStack();
+    const emulator = await startGraphEmulator({ users: tenant, conditionalAccessPolicies, latencyMs: 40 });
     const reportDir = mkdtempSync(path.join(os.tmpdir(), "entra-mfa-guard-demo-"));
     const reportPath = path.join(reportDir, "report.json");
     const pack = await launchPolicyPack({ packDir: PACK_DIR, env: { ...emulator.env(), ENTRA_MFA_GUARD_REPORT: reportPath } });
@@ -34,7 +34,7 @@ async function main(): Promise<void> {
             console.log(`    ${entry.verdict.padEnd(12)} ${entry.user.displayName.padEnd(38)} ${rule.padEnd(15)} ${entry.reason}`);
         }
         const batches = emulator.requests.filter((r) => r.isBatch);
-        console.log(`\nGraph: ${batches.length} $batch request(s), ${emulator.countGraphUnits()} user(s) asked.`);
+        console.log(`\nGraph: ${batches.length} $batch request(s) carrying ${emulator.countGraphUnits()} GET(s).`);
         const mandatory = diagnostics.filter((d) => d.enforcementLevel === "mandatory").length;
         console.log(mandatory > 0 ? `\n${mandatory} mandatory violation(s): \`pulumi preview\` would fail.` : "\nNo mandatory violation: the preview would pass.");
     } finally {

@@ -1,4 +1,5 @@
 import { EmulatedUser } from "../test/emulator/graphEmulator";
+import { EmulatedConditionalAccessPolicy } from "../test/emulator/conditionalAccess";
 import { AZURE_ROLE, directoryRoleAssignment, ENTRA_ROLE_TEMPLATE, group, guidFrom, roleAssignment, stack, storageAccount, user } from "../test/fixtures/resources";
 import { StackResource } from "../test/harness";
 
@@ -6,7 +7,12 @@ import { StackResource } from "../test/harness";
  * The stack of `examples/index.ts` as `pulumi preview` sends it to the pack, and the sample tenant
  * the emulator serves for it. Kept in step with the example by hand: same names, same roles.
  */
-export function demoStack(): { resources: StackResource[]; tenant: EmulatedUser[]; config: Record<string, unknown> } {
+export function demoStack(): {
+    resources: StackResource[];
+    tenant: EmulatedUser[];
+    conditionalAccessPolicies: EmulatedConditionalAccessPolicy[];
+    config: Record<string, unknown>;
+} {
     const alice = user({ name: "alice", displayName: "Alice (platform owner)" });
     const bob = user({ name: "bob", displayName: "Bob (developer)" });
     const carol = user({ name: "carol", displayName: "Carol (analyst)" });
@@ -44,10 +50,28 @@ export function demoStack(): { resources: StackResource[]; tenant: EmulatedUser[
         state(breakGlass, "disabled"),
         { id: auditorId, userPrincipalName: "auditor@contoso.onmicrosoft.com", perUserMfaState: "enabled" },
     ];
+    // The sample tenant's Conditional Access: MFA for everyone is still report-only; admins are
+    // covered by an enabled policy on the Owner's account (bob is not in it).
+    const conditionalAccessPolicies: EmulatedConditionalAccessPolicy[] = [
+        {
+            id: guidFrom("ca:all-users"),
+            displayName: "Require MFA for all users",
+            state: "enabledForReportingButNotEnforced",
+            conditions: { users: { includeUsers: ["All"] }, applications: { includeApplications: ["All"] } },
+            grantControls: { operator: "OR", builtInControls: ["mfa"] },
+        },
+        {
+            id: guidFrom("ca:platform-owners"),
+            displayName: "Require MFA for platform owners",
+            state: "enabled",
+            conditions: { users: { includeUsers: [String(alice.outputs.objectId)] }, applications: { includeApplications: ["All"] } },
+            grantControls: { operator: "OR", builtInControls: ["mfa"] },
+        },
+    ];
     const config = {
         "entra-non-privileged-user-mfa": {
             exemptions: [{ user: "breakglass@contoso.onmicrosoft.com", reason: "Emergency access account, excluded by policy", expires: "2099-12-31" }],
         },
     };
-    return { resources, tenant, config };
+    return { resources, tenant, conditionalAccessPolicies, config };
 }

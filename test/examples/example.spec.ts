@@ -15,22 +15,35 @@ describe("examples/", function () {
     });
 });
 
-describe("examples/advisory.json", function () {
+describe("examples/*.json policy-pack configs", function () {
     this.timeout(60_000);
 
-    it("is a policy-pack config the engine accepts, as `pulumi policy validate-config` would", async () => {
+    async function configured(file: string) {
         const { readFileSync } = await import("node:fs");
         const { launchPolicyPack } = await import("../harness");
-        const config = JSON.parse(readFileSync(path.join(ROOT, "examples", "advisory.json"), "utf8"));
+        const config = JSON.parse(readFileSync(path.join(ROOT, "examples", file), "utf8"));
         const pack = await launchPolicyPack({ packDir: ROOT });
         try {
-            const sent = await pack.configure(config);
-            assert.deepEqual(
-                Object.values(sent).map((policy) => policy.enforcementLevel),
-                ["advisory", "advisory", "advisory"],
-            );
+            // The harness validates each policy's part against its configSchema, as `pulumi policy validate-config` would.
+            return { sent: await pack.configure(config), policies: (await pack.analyzerInfo()).policies.map((p) => p.name) };
         } finally {
             await pack.close();
         }
+    }
+
+    it("advisory.json makes every policy advisory", async () => {
+        const { sent, policies } = await configured("advisory.json");
+        const levels = Object.values(sent).map((policy) => policy.enforcementLevel);
+        assert.equal(levels.length, policies.length);
+        assert.ok(levels.every((level) => level === "advisory"), levels.join(", "));
+    });
+
+    it("policy-config.json sets every setting the README lists, and the engine accepts it", async () => {
+        const { sent, policies } = await configured("policy-config.json");
+        assert.deepEqual(Object.keys(sent).sort(), [...policies].sort());
+        assert.equal(sent["entra-privileged-user-mfa"].enforcementLevel, "mandatory");
+        const settings = sent["entra-non-privileged-user-mfa"].properties as Record<string, unknown>;
+        assert.deepEqual(settings.acceptedEvidence, ["conditionalAccess", "securityDefaults", "perUserMfa"]);
+        assert.equal((settings.exemptions as unknown[]).length, 1);
     });
 });
