@@ -4,7 +4,7 @@ import { evaluateUsers, Rule, StackEvaluation } from "./evaluate";
 import { MfaEvidence } from "./graph/mfaEvidence";
 import { buildInventory } from "./inventory/buildInventory";
 import { copyPropertyBag, UNKNOWN } from "./inventory/propertyValues";
-import { resourceKindOf } from "./inventory/resourceTypes";
+import { READ_PROPERTIES, resourceKindOf } from "./inventory/resourceTypes";
 import { StackResourceSnapshot } from "./inventory/types";
 import { RoleCatalog } from "./roles/catalog";
 
@@ -101,17 +101,21 @@ export class StackEvaluator {
 
 /** Copies the resources the inventory reads out of the SDK's unknown-checking proxies. */
 export function snapshotIdentityResources(resources: readonly PolicyResource[]): StackResourceSnapshot[] {
-    return resources
-        .filter((resource) => resourceKindOf(resource.type) !== undefined)
-        .map((resource) => ({
+    const snapshots: StackResourceSnapshot[] = [];
+    for (const resource of resources) {
+        const kind = resourceKindOf(resource.type);
+        if (!kind) continue;
+        snapshots.push({
             urn: resource.urn,
             type: resource.type,
             name: resource.name,
-            props: copyPropertyBag(resource.props, (error) => error instanceof UnknownValueError),
+            props: copyPropertyBag(resource.props, (error) => error instanceof UnknownValueError, READ_PROPERTIES[kind]),
             propertyDependencies: Object.fromEntries(
                 Object.entries(resource.propertyDependencies ?? {}).map(([property, dependencies]) => [property, dependencies.map((d) => d.urn)]),
             ),
-        }));
+        });
+    }
+    return snapshots;
 }
 
 function fingerprintOf(snapshots: StackResourceSnapshot[]): string {

@@ -30,11 +30,29 @@ const MAX_DEPTH = 32;
 
 /**
  * Copies a property bag into plain data. `isUnknownError` recognises the error the SDK's
- * proxy throws for an unknown (passed in so this module stays free of the SDK).
+ * proxy throws for an unknown (passed in so this module stays free of the SDK). With `only`,
+ * just those top-level properties are copied.
  */
-export function copyPropertyBag(props: unknown, isUnknownError: (error: unknown) => boolean = () => false): PropertyBag {
+export function copyPropertyBag(props: unknown, isUnknownError: (error: unknown) => boolean = () => false, only?: readonly string[]): PropertyBag {
+    if (only && typeof props === "object" && props !== null && !Array.isArray(props)) {
+        const bag: PropertyBag = {};
+        for (const key of only) {
+            if (!Object.prototype.hasOwnProperty.call(props, key)) continue;
+            bag[key] = readProperty(props, key, isUnknownError, 0);
+        }
+        return bag;
+    }
     const copied = copyValue(props, isUnknownError, 0);
     return isBag(copied) ? copied : {};
+}
+
+function readProperty(container: object, key: string | number, isUnknownError: (error: unknown) => boolean, depth: number): PropertyValue {
+    try {
+        return copyValue((container as Record<string | number, unknown>)[key], isUnknownError, depth + 1);
+    } catch (error) {
+        if (isUnknownError(error)) return UNKNOWN;
+        throw error;
+    }
 }
 
 function copyValue(value: unknown, isUnknownError: (error: unknown) => boolean, depth: number): PropertyValue {
@@ -47,16 +65,7 @@ function copyValue(value: unknown, isUnknownError: (error: unknown) => boolean, 
     if (typeof value !== "object" || value === undefined || depth >= MAX_DEPTH) {
         return null;
     }
-    const read = (key: string | number): PropertyValue => {
-        try {
-            return copyValue((value as Record<string | number, unknown>)[key], isUnknownError, depth + 1);
-        } catch (error) {
-            if (isUnknownError(error)) {
-                return UNKNOWN;
-            }
-            throw error;
-        }
-    };
+    const read = (key: string | number): PropertyValue => readProperty(value, key, isUnknownError, depth);
     if (Array.isArray(value)) {
         return Array.from({ length: value.length }, (_, index) => read(index));
     }

@@ -49,3 +49,24 @@ export function resourceKindOf(type: string): ResourceKind | undefined {
     const versioned = API_VERSION_MODULE.exec(type);
     return versioned ? KIND_BY_TYPE[`${versioned[1]}:${versioned[2]}:${versioned[3]}`] : undefined;
 }
+
+/**
+ * The properties the pack reads, per kind: only these are copied out of the SDK's proxies, which
+ * is most of the pack's own cost on a large stack.
+ */
+export const READ_PROPERTIES: Record<ResourceKind, readonly string[]> = {
+    user: ["objectId", "userPrincipalName", "userType", "accountEnabled"],
+    invitation: ["userEmailAddress", "userType", "userId"],
+    group: ["objectId", "displayName", "members"],
+    groupMember: ["groupObjectId", "memberObjectId"],
+    directoryRole: ["objectId", "displayName", "templateId"],
+    directoryRoleMember: ["roleObjectId", "memberObjectId"],
+    directoryRoleAssignment: ["roleId", "principalObjectId"],
+    azureRoleAssignment: ["principalId", "principalType", "roleDefinitionId"],
+    azureRoleDefinition: ["id", "name", "roleName", "roleDefinitionId", "roleDefinitionResourceId"],
+    classicRoleAssignment: ["principalId", "principalType", "roleDefinitionId", "roleDefinitionName"],
+    classicRoleDefinition: ["id", "name", "roleDefinitionId", "roleDefinitionResourceId"],
+    conditionalAccessPolicy: ["displayName", "state", "conditions", "grantControls"],
+    directoryRoleEligibility: ["roleDefinitionId", "principalId"],
+    azureRoleEligibility: ["principalId", "principalType", "roleDefinitionId"],
+};

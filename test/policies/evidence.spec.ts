@@ -26,7 +26,7 @@ import {
     user,
 } from "../fixtures/resources";
 import { StackResource } from "../harness";
-import { MFA_POLICY, PRIVILEGED_POLICY, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
+import { emulatorPerSuite, MFA_POLICY, PRIVILEGED_POLICY, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
 
 const PER_USER_STATE = FAULT_PATHS.mfaRequirements;
 const EVIDENCE_WITH_REGISTRATION = ["conditionalAccess", "securityDefaults", "perUserMfa", "registration"];
@@ -43,27 +43,11 @@ function requireMfaForAllUsers(changes: Partial<EmulatedConditionalAccessPolicy>
     };
 }
 
-/** Clears what `reset()` keeps (the tenant's objects), so every test starts from an empty tenant. */
-function emptyTenant(emulator: GraphEmulator): void {
-    emulator.reset();
-    for (const id of [...emulator.users.keys()]) emulator.removeUser(id);
-    for (const id of [...emulator.groups.keys()]) emulator.removeGroup(id);
-    emulator.setConditionalAccessPolicies([]);
-    emulator.setSecurityDefaults(false);
-}
-
 /** Runs through the engine protocol against the Graph emulator: each evidence source decides (or not) as `pulumi preview` shows it. */
 describe("MFA evidence sources, through the engine protocol", function () {
     this.timeout(60_000);
-    let emulator: GraphEmulator;
-
-    before(async () => {
-        emulator = await startGraphEmulator();
-    });
-    after(async () => {
-        await emulator?.close();
-    });
-    beforeEach(() => emptyTenant(emulator));
+    let emulator!: GraphEmulator;
+    emulatorPerSuite((started) => (emulator = started));
 
     function inTenant(resource: StackResource, state: string | null | undefined, registration: { isMfaCapable?: boolean } = {}): StackResource {
         emulator.upsertUser({ ...tenantUser(resource, state), ...registration });

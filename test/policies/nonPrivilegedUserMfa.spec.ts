@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { GraphEmulator, startGraphEmulator } from "../emulator/graphEmulator";
+import { GraphEmulator } from "../emulator/graphEmulator";
 import {
     AZURE_ROLE,
     classicAssignment,
@@ -14,23 +14,13 @@ import {
     user,
 } from "../fixtures/resources";
 import { StackResource } from "../harness";
-import { askedUrls, MFA_POLICY, PRIVILEGED_POLICY, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
+import { askedUrls, emulatorPerSuite, MFA_POLICY, PRIVILEGED_POLICY, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
 
 /** Runs through the engine protocol against the Graph emulator: the pack as `pulumi preview` runs it. */
 describe("entra-non-privileged-user-mfa, through the engine protocol", function () {
     this.timeout(60_000);
-    let emulator: GraphEmulator;
-
-    before(async () => {
-        emulator = await startGraphEmulator();
-    });
-    after(async () => {
-        await emulator?.close();
-    });
-    beforeEach(() => {
-        emulator.reset();
-        for (const id of [...emulator.users.keys()]) emulator.removeUser(id);
-    });
+    let emulator!: GraphEmulator;
+    emulatorPerSuite((started) => (emulator = started));
 
     function inTenant(resource: StackResource, state: string | null | undefined): StackResource {
         emulator.upsertUser(tenantUser(resource, state));

@@ -1,5 +1,5 @@
 import * as path from "node:path";
-import { EmulatedUser, GraphEmulator } from "../emulator/graphEmulator";
+import { EmulatedUser, GraphEmulator, startGraphEmulator } from "../emulator/graphEmulator";
 import { Diagnostic, launchPolicyPack, PolicyPackConfig, preview, StackResource, up } from "../harness";
 
 /** The repository root: the pack as `pulumi preview --policy-pack <dir>` loads it (compiled `bin/`). */
@@ -64,4 +64,29 @@ export async function runPack(
 /** The Graph sub-request URLs the emulator received, in order. */
 export function askedUrls(emulator: GraphEmulator): string[] {
     return emulator.requests.flatMap((request) => (request.subRequests ?? []).map((sub) => sub.url));
+}
+
+/**
+ * One emulator for the enclosing `describe`, its tenant emptied before each test; `use` receives
+ * it once started. For example: `let emulator!: GraphEmulator; emulatorPerSuite((e) => (emulator = e));`
+ */
+export function emulatorPerSuite(use: (emulator: GraphEmulator) => void): void {
+    let emulator: GraphEmulator | undefined;
+    before(async () => {
+        emulator = await startGraphEmulator();
+        use(emulator);
+    });
+    after(async () => {
+        await emulator?.close();
+    });
+    beforeEach(() => emptyTenant(emulator!));
+}
+
+/** No users, groups, Conditional Access policies or faults; security defaults off. */
+export function emptyTenant(emulator: GraphEmulator): void {
+    emulator.reset();
+    for (const id of [...emulator.users.keys()]) emulator.removeUser(id);
+    for (const id of [...emulator.groups.keys()]) emulator.removeGroup(id);
+    emulator.setConditionalAccessPolicies([]);
+    emulator.setSecurityDefaults(false);
 }

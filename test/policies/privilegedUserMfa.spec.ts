@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { FAULT_PATHS, GraphEmulator, startGraphEmulator } from "../emulator/graphEmulator";
+import { FAULT_PATHS, GraphEmulator } from "../emulator/graphEmulator";
 import {
     AZURE_ROLE,
     directoryRoleAssignment,
@@ -13,25 +13,13 @@ import {
     user,
 } from "../fixtures/resources";
 import { StackResource } from "../harness";
-import { MFA_POLICY, PRIVILEGED_POLICY, runPack, tenantUser } from "./packUnderTest";
+import { emulatorPerSuite, MFA_POLICY, PRIVILEGED_POLICY, runPack, tenantUser } from "./packUnderTest";
 
 /** Runs through the engine protocol against the Graph emulator: the pack as `pulumi preview` runs it. */
 describe("entra-privileged-user-mfa, through the engine protocol", function () {
     this.timeout(60_000);
-    let emulator: GraphEmulator;
-
-    before(async () => {
-        emulator = await startGraphEmulator();
-    });
-    after(async () => {
-        await emulator?.close();
-    });
-    beforeEach(() => {
-        emulator.reset();
-        for (const id of [...emulator.users.keys()]) emulator.removeUser(id);
-        for (const id of [...emulator.groups.keys()]) emulator.removeGroup(id);
-        emulator.setConditionalAccessPolicies([]);
-    });
+    let emulator!: GraphEmulator;
+    emulatorPerSuite((started) => (emulator = started));
 
     function inTenant(resource: StackResource, state: string | null | undefined): StackResource {
         emulator.upsertUser(tenantUser(resource, state));
