@@ -1,0 +1,258 @@
+/**
+ * `npm run bench`: the built pack through the engine protocol against the Graph emulator, with
+ * Graph's latency and throttling, at tenant scale; writes bench/results.md.
+ *
+ *   node bin/bench/run.js [--latency-ms 40] [--sizes 100,1000,10000] [--baseline-up-to 1000]
+ *                         [--start-runs 5] [--inventory-resources 50000] [--out bench/results.md]
+ */
+import { writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+
+import { EmulatedUser, GraphEmulator, startGraphEmulator, ThrottleModel } from "../test/emulator/graphEmulator";
+import { Diagnostic, launchPolicyPack, preview, StackResource } from "../test/harness";
+import { MFA_POLICY, PACK_DIR, UNVERIFIED_POLICY } from "../test/policies/packUnderTest";
+import { peakRssBytes } from "./processStats";
+import {
+    analyzeStackPhases,
+    BaselineMeasurement,
+    BenchResults,
+    describeMachine,
+    graphTraffic,
+    InventoryResult,
+    judgeTargets,
+    renderResults,
+    SizeResult,
+} from "./report";
+import { runSequentialBaseline } from "./sequentialBaseline";
+import { BenchStack, inventoryOnlyStack, mixedRoleStack } from "./stacks";
+import { measureStartTimes } from "./startTime";
+import { withTimedAnalyzeStack } from "./timedAnalyzeStack";
+
+/** Identity and access, large tenant (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits). */
+/** No-op stack policies: what @pulumi/policy alone costs per AnalyzeStack. */
+const SDK_FLOOR_PACK_DIR = path.join(PACK_DIR, "bench", "sdk-floor-pack");
+
+const LARGE_TENANT_THROTTLE: ThrottleModel = { unitsPerWindow: 8_000, windowMs: 10_000 };
+
+interface BenchOptions {
+    latencyMs: number;
+    sizes: number[];
+    /** The sequential baseline runs for sizes up to this; at 10,000 users it alone would take minutes. */
+    baselineUpTo: number;
+    startRuns: number;
+    inventoryResources: number;
+    out: string;
+}
+
+function readOptions(argv: string[]): BenchOptions {
+    const { values } = parseArgs({
+        args: argv,
+        options: {
+            "latency-ms": { type: "string", default: "40" },
+            sizes: { type: "string", default: "100,1000,10000" },
+            "baseline-up-to": { type: "string", default: "1000" },
+            "start-runs": { type: "string", default: "5" },
+            "inventory-resources": { type: "string", default: "50000" },
+            out: { type: "string", default: path.join("bench", "results.md") },
+        },
+    });
+    const wholeNumber = (name: string, text: string) => {
+        const value = Number(text);
+        if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number, got '${text}'`);
+        return value;
+    };
+    return {
+        latencyMs: wholeNumber("latency-ms", values["latency-ms"]),
+        sizes: values.sizes.split(",").map((size) => wholeNumber("sizes", size.trim())),
+        baselineUpTo: wholeNumber("baseline-up-to", values["baseline-up-to"]),
+        startRuns: Math.max(1, wholeNumber("start-runs", values["start-runs"])),
+        inventoryResources: wholeNumber("inventory-resources", values["inventory-resources"]),
+        out: path.resolve(PACK_DIR, values.out),
+    };
+}
+
+function replaceTenantUsers(emulator: GraphEmulator, users: readonly EmulatedUser[]): void {
+    for (const id of [...emulator.users.keys()]) emulator.removeUser(id);
+    for (const user of users) emulator.upsertUser(user);
+}
+
+/** Checks privileged users too, when the pack has it (the pack grew it while this benchmark was written). */
+const PRIVILEGED_POLICY = "entra-privileged-user-mfa";
+
+/** What a correct pack does with a stack: whom it asks Graph about, and how many violations each policy reports. */
+interface Expectation {
+    graphLookups: string[];
+    violations: Map<string, number>;
+}
+
+function expectationFor(built: BenchStack, policyNames: readonly string[]): Expectation {
+    const checksPrivileged = policyNames.includes(PRIVILEGED_POLICY);
+    const violations = new Map([[MFA_POLICY, built.disabledNonPrivileged]]);
+    if (checksPrivileged) violations.set(PRIVILEGED_POLICY, built.disabledPrivileged);
+    return { graphLookups: checksPrivileged ? [...built.nonPrivilegedIds, ...built.privilegedIds] : built.nonPrivilegedIds, violations };
+}
+
+/**
+ * A fast run that verified nobody would be no result: the pack must flag exactly the users whose
+ * MFA is disabled and leave nobody unverified.
+ */
+function checkVerdicts(stackDiagnostics: Diagnostic[], expectation: Expectation, users: number): void {
+    const unverified = stackDiagnostics.filter((d) => d.policyName === UNVERIFIED_POLICY);
+    const wrong = [...expectation.violations].filter(([policy, count]) => stackDiagnostics.filter((d) => d.policyName === policy).length !== count);
+    if (wrong.length > 0 || unverified.length > 0) {
+        const counts = [...expectation.violations].map(([policy, count]) => `${policy}: expected ${count}, got ${stackDiagnostics.filter((d) => d.policyName === policy).length}`);
+        const sample = stackDiagnostics.slice(0, 3).map((d) => `  ${d.policyName}: ${d.message}`);
+        throw new Error(`${users} users: ${counts.join("; ")}; ${unverified.length} unverified\n${sample.join("\n")}`);
+    }
+}
+
+function checkBaselineStates(states: Map<string, string | undefined>, built: BenchStack, graphLookups: readonly string[]): void {
+    const tenantStates = new Map(built.tenantUsers.map((user) => [user.id, user.perUserMfaState]));
+    for (const objectId of graphLookups) {
+        if (states.get(objectId) !== tenantStates.get(objectId)) {
+            throw new Error(`the baseline read ${String(states.get(objectId))} for ${objectId}, the tenant holds ${String(tenantStates.get(objectId))}`);
+        }
+    }
+}
+
+async function measureSize(emulator: GraphEmulator, users: number, withBaseline: boolean): Promise<SizeResult> {
+    const buildStart = performance.now();
+    const built = mixedRoleStack(users);
+    const fixtureBuildMs = performance.now() - buildStart;
+    replaceTenantUsers(emulator, built.tenantUsers);
+    emulator.reset();
+
+    // A fresh process per size: the pack keeps Graph's answers for the life of its process.
+    const launched = await launchPolicyPack({ packDir: PACK_DIR, env: emulator.env() });
+    const timed = withTimedAnalyzeStack(launched);
+    let result: SizeResult;
+    let expectation: Expectation;
+    try {
+        expectation = expectationFor(built, (await launched.analyzerInfo()).policies.map((policy) => policy.name));
+        const previewStart = performance.now();
+        const run = await preview(timed.pack, built.resources);
+        const previewWallMs = performance.now() - previewStart;
+        checkVerdicts(run.stack, expectation, users);
+        const [analyzeStack] = timed.timings;
+        result = {
+            users,
+            resources: built.resources.length,
+            graphLookups: expectation.graphLookups.length,
+            fixtureBuildMs,
+            pack: {
+                analyzeStackWallMs: analyzeStack.wallMs,
+                analyzeStackCpuMs: analyzeStack.packCpuMs,
+                previewWallMs,
+                requestBytes: analyzeStack.requestBytes,
+                peakRssBytes: peakRssBytes(launched.pid),
+                traffic: graphTraffic(emulator.requests),
+                phases: analyzeStackPhases(emulator.requests, analyzeStack.startedAt, analyzeStack.wallMs),
+            },
+        };
+    } finally {
+        timed.close();
+        await launched.close();
+    }
+
+    if (withBaseline) {
+        // A fresh throttle window, as the pack had.
+        emulator.reset();
+        const baseline = await runSequentialBaseline(emulator, expectation.graphLookups);
+        checkBaselineStates(baseline.states, built, expectation.graphLookups);
+        result.baseline = { wallMs: baseline.wallMs, traffic: graphTraffic(emulator.requests) } satisfies BaselineMeasurement;
+    }
+    return result;
+}
+
+/** A pack's AnalyzeStack on `resources` after ConfigureStack and Configure, and its peak RSS. */
+async function analyzeStackOnce(packDir: string, env: Record<string, string>, resources: StackResource[]) {
+    const launched = await launchPolicyPack({ packDir, env });
+    const timed = withTimedAnalyzeStack(launched);
+    try {
+        // Not `preview`: fifty thousand Analyze calls would only add minutes of RPCs that both packs,
+        // whose policies are all stack policies, answer without looking.
+        await timed.pack.configureStack();
+        await timed.pack.configure();
+        const stackPolicies = (await timed.pack.analyzerInfo()).policies.filter((policy) => policy.policyType === "stack").length;
+        const diagnostics = await timed.pack.analyzeStack(resources);
+        return { timing: timed.timings[0], diagnostics, stackPolicies, peakRssBytes: peakRssBytes(launched.pid) };
+    } finally {
+        timed.close();
+        await launched.close();
+    }
+}
+
+async function measureInventory(emulator: GraphEmulator, resourceCount: number): Promise<InventoryResult> {
+    const resources = inventoryOnlyStack(resourceCount);
+    replaceTenantUsers(emulator, []);
+    emulator.reset();
+    const pack = await analyzeStackOnce(PACK_DIR, emulator.env(), resources);
+    const verdicts = pack.diagnostics.filter((d) => d.policyName === MFA_POLICY || d.policyName === UNVERIFIED_POLICY);
+    if (verdicts.length > 0) {
+        throw new Error(`the inventory-only stack needs no verdict, but the pack reported: ${verdicts[0].message}`);
+    }
+    const graphHttpRequests = graphTraffic(emulator.requests).httpRequests;
+    const floor = await analyzeStackOnce(SDK_FLOOR_PACK_DIR, { SDK_FLOOR_STACK_POLICIES: String(pack.stackPolicies) }, resources);
+    return {
+        resources: resources.length,
+        analyzeStackWallMs: pack.timing.wallMs,
+        analyzeStackCpuMs: pack.timing.packCpuMs,
+        requestBytes: pack.timing.requestBytes,
+        peakRssBytes: pack.peakRssBytes,
+        graphHttpRequests,
+        sdkFloor: {
+            stackPolicies: pack.stackPolicies,
+            analyzeStackWallMs: floor.timing.wallMs,
+            analyzeStackCpuMs: floor.timing.packCpuMs,
+            peakRssBytes: floor.peakRssBytes,
+        },
+    };
+}
+
+async function main(): Promise<void> {
+    const runStart = performance.now();
+    const options = readOptions(process.argv.slice(2));
+    const machine = describeMachine();
+    const date = new Date();
+    const emulator = await startGraphEmulator({ latencyMs: options.latencyMs, throttle: LARGE_TENANT_THROTTLE });
+    try {
+        const sizes: SizeResult[] = [];
+        for (const users of options.sizes) {
+            const size = await measureSize(emulator, users, users <= options.baselineUpTo);
+            sizes.push(size);
+            const baseline = size.baseline ? `; sequential baseline ${(size.baseline.wallMs / 1000).toFixed(2)} s` : "";
+            console.log(`${users} users: AnalyzeStack ${(size.pack.analyzeStackWallMs / 1000).toFixed(2)} s, ${size.pack.traffic.throttled} 429s${baseline}`);
+        }
+        const times = await measureStartTimes(options.startRuns);
+        console.log(`start: pack ${times["entra-mfa-guard"].map(Math.round).join(", ")} ms; bare ${times.bare.map(Math.round).join(", ")} ms`);
+        const inventory = await measureInventory(emulator, options.inventoryResources);
+        console.log(`${inventory.resources} resources: AnalyzeStack ${(inventory.analyzeStackCpuMs / 1000).toFixed(2)} s CPU`);
+
+        const results: BenchResults = {
+            date,
+            machine,
+            latencyMs: options.latencyMs,
+            throttle: LARGE_TENANT_THROTTLE,
+            sizes,
+            startTimes: { bare: times.bare, pack: times["entra-mfa-guard"] },
+            inventory,
+            runWallMs: performance.now() - runStart,
+        };
+        const markdown = renderResults(results);
+        writeFileSync(options.out, markdown);
+        console.log(`\n${markdown}`);
+        console.log(`Written to ${path.relative(process.cwd(), options.out) || options.out}.`);
+        if (judgeTargets(results).some((verdict) => verdict.met === false)) {
+            console.log("Some targets were missed; see the table above.");
+        }
+    } finally {
+        await emulator.close();
+    }
+}
+
+main().catch((error: unknown) => {
+    console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    process.exitCode = 1;
+});
