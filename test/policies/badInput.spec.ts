@@ -28,7 +28,7 @@ import {
     user,
 } from "../fixtures/resources";
 import { Diagnostic, launchPolicyPack, PolicyPackProcess, secret, StackResource, urnOf } from "../harness";
-import { MFA_POLICY, PACK_DIR, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
+import { emulatorPerSuite, MFA_POLICY, PACK_DIR, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
 
 /**
  * Random and malformed stacks, fed to one long-lived pack through `Analyze` and `AnalyzeStack`, must
@@ -148,16 +148,10 @@ describe("bad input never breaks the pack (property-based, through the engine pr
     });
 });
 
-describe("a secret in a property the pack prints", function () {
+describe("odd values in the properties the pack prints or looks up", function () {
     this.timeout(60_000);
-    let emulator: GraphEmulator;
-
-    before(async () => {
-        emulator = await startGraphEmulator();
-    });
-    after(async () => {
-        await emulator?.close();
-    });
+    let emulator!: GraphEmulator;
+    emulatorPerSuite((started) => (emulator = started));
 
     // `@pulumi/policy` hands policies plain values (deserializeProperties with keepSecrets false), so the
     // pack cannot tell a secret UPN from a plain one. What it prints then is reported, not asserted here.
@@ -173,18 +167,6 @@ describe("a secret in a property the pack prints", function () {
         const run = await runPack(emulator, [secretUpn]);
         assert.deepEqual(run.of(MFA_POLICY).map((d) => d.urn), [secretUpn.urn]);
         assert.deepEqual(run.of(UNVERIFIED_POLICY), []);
-    });
-});
-
-describe("role ids that name Object.prototype's properties", function () {
-    this.timeout(60_000);
-    let emulator: GraphEmulator;
-
-    before(async () => {
-        emulator = await startGraphEmulator();
-    });
-    after(async () => {
-        await emulator?.close();
     });
 
     // The catalog once looked template ids up in a plain object, so 'constructor' found
