@@ -62,7 +62,7 @@ interface Pending {
 export async function evaluateUsers(inventory: Inventory, context: EvaluationContext, rules: ReadonlySet<Rule>): Promise<StackEvaluation> {
     const { config, now, evidence } = context;
     const request: EvidenceRequest = { cloud: config.cloud, deadline: context.deadline ?? now.getTime() + config.verificationBudgetSeconds * 1000 };
-    const expanded = await withOutsideGroupMembers(inventory, evidence, request);
+    const expanded = await withOutsideUserProfiles(await withOutsideGroupMembers(inventory, evidence, request), evidence, request);
     const classificationRules = { isPrivilegedRoleName: roleNameMatcher(config.privilegedRolePatterns), useEntraPrivilegedLabel: config.useEntraPrivilegedLabel };
 
     const decided: UserVerdict[] = [];
@@ -266,6 +266,28 @@ async function withOutsideGroupMembers(inventory: Inventory, evidence: MfaEviden
         }
     }
     return { ...inventory, users: [...users.values()], problems };
+}
+
+/**
+ * Names users outside the stack and says whether they can sign in or are guests, from Graph.
+ * Best effort: without an answer a user keeps its object id as its name and stays in scope.
+ */
+async function withOutsideUserProfiles(inventory: Inventory, evidence: MfaEvidence, request: EvidenceRequest): Promise<Inventory> {
+    const outside = inventory.users.filter((user) => !user.urn && user.objectId);
+    if (outside.length === 0) return inventory;
+    const profiles = await evidence.userProfiles(outside.map((user) => user.objectId!), request).catch(() => new Map<string, never>());
+    const users = inventory.users.map((user) => {
+        const profile = !user.urn && user.objectId ? profiles.get(user.objectId) : undefined;
+        if (profile?.kind !== "value") return user;
+        const { userPrincipalName, accountEnabled, userType } = profile.value;
+        return {
+            ...user,
+            ...(userPrincipalName ? { userPrincipalName, displayName: userPrincipalName } : {}),
+            ...(accountEnabled !== undefined ? { accountEnabled } : {}),
+            isGuest: userType === "Guest",
+        };
+    });
+    return { ...inventory, users };
 }
 
 function exemptionFor(user: InventoryUser, exemptions: readonly Exemption[]): Exemption | undefined {

@@ -12,6 +12,7 @@ export const PERMISSIONS = {
     securityDefaults: "the Microsoft Graph permission Policy.Read.All",
     registration: "the Microsoft Graph permission AuditLog.Read.All (and a Microsoft Entra ID P1 or P2 licence)",
     memberships: "the Microsoft Graph permission GroupMember.Read.All or Directory.Read.All",
+    users: "the Microsoft Graph permission User.Read.All",
 } as const;
 
 /** Why an outcome is not a usable answer, or `undefined` for a 200. */
@@ -159,6 +160,37 @@ export async function readGroupUsers(runner: BatchRunner, groupIds: readonly str
                 .filter((u) => typeof u.id === "string")
                 .map((u) => ({ id: u.id as string, userPrincipalName: typeof u.userPrincipalName === "string" ? u.userPrincipalName : undefined }));
             return [id, { kind: "value", value: users }];
+        }),
+    );
+}
+
+export interface UserProfile {
+    userPrincipalName?: string;
+    accountEnabled?: boolean;
+    userType?: string;
+}
+
+/** Who a user outside the stack is: its name, whether it can sign in, guest or member (https://learn.microsoft.com/graph/api/user-get). */
+export async function readUserProfiles(runner: BatchRunner, objectIds: readonly string[]): Promise<Map<string, Answer<UserProfile>>> {
+    const pathOf = (id: string) => `/users/${encodeURIComponent(id)}?$select=id,userPrincipalName,accountEnabled,userType`;
+    const outcomes = await runner.getAll(objectIds.map(pathOf));
+    return new Map(
+        objectIds.map((id): [string, Answer<UserProfile>] => {
+            const outcome = outcomes.get(pathOf(id))!;
+            const failure = failureReason(outcome, "the user", PERMISSIONS.users, `Graph has no user with object id ${id}`);
+            if (failure) return [id, { kind: "unverified", reason: failure }];
+            const body = ((outcome as GraphResponse).body ?? {}) as Record<string, unknown>;
+            return [
+                id,
+                {
+                    kind: "value",
+                    value: {
+                        ...(typeof body.userPrincipalName === "string" ? { userPrincipalName: body.userPrincipalName } : {}),
+                        ...(typeof body.accountEnabled === "boolean" ? { accountEnabled: body.accountEnabled } : {}),
+                        ...(typeof body.userType === "string" ? { userType: body.userType } : {}),
+                    },
+                },
+            ];
         }),
     );
 }

@@ -12,6 +12,8 @@ import {
     readMemberships,
     readMfaCapable,
     readSecurityDefaults,
+    readUserProfiles,
+    UserProfile,
 } from "./graphReads";
 import { PerUserMfaAnswer, readPerUserMfaStates } from "./perUserMfa";
 import { GraphRequest, GraphTransport } from "./types";
@@ -26,6 +28,8 @@ export interface MfaEvidence {
     mfaCapable(objectIds: readonly string[], request: EvidenceRequest): Promise<Map<string, Answer<boolean>>>;
     memberships(objectIds: readonly string[], request: EvidenceRequest): Promise<Map<string, Answer<Memberships>>>;
     groupUsers(groupIds: readonly string[], request: EvidenceRequest): Promise<Map<string, Answer<{ id: string; userPrincipalName?: string }[]>>>;
+    /** Name, sign-in state and guest status of users outside the stack. */
+    userProfiles(objectIds: readonly string[], request: EvidenceRequest): Promise<Map<string, Answer<UserProfile>>>;
 }
 
 export interface EvidenceRequest {
@@ -106,6 +110,7 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         mfaCapable: (ids, request) => perId("registration", "v1.0", ids, request, readMfaCapable, unverifiedAnswer<boolean>),
         memberships: (ids, request) => perId("memberships", "v1.0", ids, request, readMemberships, unverifiedAnswer<Memberships>),
         groupUsers: (ids, request) => perId("groupUsers", "v1.0", ids, request, readGroupUsers, unverifiedAnswer<{ id: string; userPrincipalName?: string }[]>),
+        userProfiles: (ids, request) => perId("userProfiles", "v1.0", ids, request, readUserProfiles, unverifiedAnswer<UserProfile>),
     };
 }
 

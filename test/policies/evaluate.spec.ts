@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "../../policies/config";
 import { evaluateUsers, isExpired, Rule, UserVerdict } from "../../policies/evaluate";
-import { Answer, Memberships } from "../../policies/graph/graphReads";
+import { Answer, Memberships, UserProfile } from "../../policies/graph/graphReads";
 import { EvidenceRequest, MfaEvidence } from "../../policies/graph/mfaEvidence";
 import { PerUserMfaAnswer } from "../../policies/graph/perUserMfa";
 import { HeldRole, Inventory, InventoryUser } from "../../policies/inventory/types";
@@ -49,6 +49,7 @@ interface Script {
     registration?: Record<string, Answer<boolean>>;
     memberships?: Record<string, Answer<Memberships>>;
     groupUsers?: Record<string, Answer<{ id: string; userPrincipalName?: string }[]>>;
+    profiles?: Record<string, Answer<UserProfile>>;
 }
 
 /** Evidence that answers from a script and records every question. */
@@ -68,6 +69,7 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
         mfaCapable: perId("registration", script.registration, unscripted),
         memberships: perId("memberships", script.memberships, { kind: "value", value: { groups: [], roleTemplateIds: [] } }),
         groupUsers: perId("groupUsers", script.groupUsers, unscripted),
+        userProfiles: perId("profiles", script.profiles, unscripted),
         async conditionalAccessPolicies() {
             asked.push("conditionalAccess");
             return script.conditionalAccess ?? { kind: "value", value: [] };
@@ -236,6 +238,20 @@ describe("evaluateUsers", () => {
         const verdicts = await evaluate(inventory, evidence, { acceptedEvidence: ["perUserMfa"] });
         assert.deepEqual(verdicts.map((v) => [v.user.displayName, v.rule]), [["a@contoso.com", "privileged"], ["outsider@contoso.com", "privileged"]]);
         assert.equal(verdicts[0].user.roles[0].viaGroup, "g-admins");
+    });
+
+    it("names users outside the stack from Graph, and leaves a disabled one out of scope", async () => {
+        const outsider = (id: string) => inventoryUser(id, { key: `objectId:${id}`, urn: undefined, objectId: id, userPrincipalName: undefined, displayName: id });
+        const evidence = scriptedEvidence({
+            profiles: {
+                "id-x": { kind: "value", value: { userPrincipalName: "x@contoso.com", accountEnabled: true, userType: "Member" } },
+                "id-off": { kind: "value", value: { userPrincipalName: "off@contoso.com", accountEnabled: false } },
+            },
+            perUser: { "id-x": { kind: "state", state: "disabled" }, "id-unknown": { kind: "state", state: "disabled" } },
+        });
+        const verdicts = await evaluate([outsider("id-x"), outsider("id-off"), outsider("id-unknown")], evidence, { acceptedEvidence: ["perUserMfa"] });
+        assert.deepEqual(kinds(verdicts), [["x@contoso.com", "noncompliant"], ["off@contoso.com", "out-of-scope"], ["id-unknown", "noncompliant"]]);
+        assert.equal(evidence.asked[0], "profiles:id-x,id-off,id-unknown");
     });
 
     it("reports a group outside the stack whose members could not be listed", async () => {

@@ -170,7 +170,7 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
         const violations = run.of(MFA_POLICY);
         assert.equal(violations.length, 1);
         assert.equal(violations[0].urn, assignment.urn);
-        assert.match(violations[0].message, new RegExp(`object id ${outsiderId}`));
+        assert.match(violations[0].message, new RegExp(`User 'outsider@contoso.onmicrosoft.com' \\(object id ${outsiderId}\\)`));
     });
 
     it("reports a user created by this preview by name, asking Graph only about the tenant", async () => {
