@@ -2,7 +2,7 @@ import { StackValidationPolicy } from "@pulumi/policy";
 import { mfaPolicyConfigSchema, readMfaPolicyConfig } from "./config";
 import { CLOUDS } from "./graph/clouds";
 import { resolveGraphConnection } from "./graph/connection";
-import { noncompliantMessage } from "./report/messages";
+import { noncompliantMessage, reportedOn } from "./report/messages";
 import { PolicyDependencies, StackEvaluator } from "./stackEvaluation";
 
 export const NON_PRIVILEGED_USER_MFA = "entra-non-privileged-user-mfa";
@@ -35,13 +35,13 @@ export function nonPrivilegedUserMfa(dependencies: PolicyDependencies, evaluator
         configSchema: mfaPolicyConfigSchema,
         validateStack: async (args, reportViolation) => {
             const config = readMfaPolicyConfig(args.getConfig<Record<string, unknown>>());
-            const result = await evaluator.evaluate(args.resources, "non-privileged", config);
+            const { result } = await evaluator.evaluate(args.resources, "non-privileged", config);
             // A failed evaluation is reported by the unverified-users policy; it never fails users.
             if (!("evaluation" in result)) return;
             const graphBaseUrl = graphRootFor(dependencies.env, config.cloud);
             for (const verdict of result.evaluation.verdicts) {
                 if (verdict.kind === "noncompliant" && verdict.rule === "non-privileged") {
-                    reportViolation(noncompliantMessage(verdict, graphBaseUrl), verdict.user.urn ?? verdict.user.roles[0]?.assignmentUrn);
+                    reportViolation(noncompliantMessage(verdict, graphBaseUrl), reportedOn(verdict));
                 }
             }
         },

@@ -1,6 +1,6 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { graphRootFor, NON_PRIVILEGED_USER_MFA } from "./nonPrivilegedUserMfa";
-import { noncompliantMessage } from "./report/messages";
+import { noncompliantMessage, reportedOn } from "./report/messages";
 import { PolicyDependencies, StackEvaluator } from "./stackEvaluation";
 
 export const PRIVILEGED_USER_MFA = "entra-privileged-user-mfa";
@@ -30,13 +30,12 @@ export function privilegedUserMfa(dependencies: PolicyDependencies, evaluator: S
             `az rest --method PATCH --uri 'https://graph.microsoft.com/beta/users/<object id>/authentication/requirements' --body '{"perUserMfaState":"enabled"}'`,
         ].join("\n"),
         validateStack: async (args, reportViolation) => {
-            const result = await evaluator.evaluate(args.resources, "privileged");
+            const { result, config } = await evaluator.evaluate(args.resources, "privileged");
             if (!("evaluation" in result)) return;
-            const config = (await evaluator.evaluated(args.resources)).find((r) => r.rule === "privileged")?.config;
-            const graphBaseUrl = graphRootFor(dependencies.env, config?.cloud);
+            const graphBaseUrl = graphRootFor(dependencies.env, config.cloud);
             for (const verdict of result.evaluation.verdicts) {
                 if (verdict.kind === "noncompliant" && verdict.rule === "privileged") {
-                    reportViolation(noncompliantMessage(verdict, graphBaseUrl), verdict.user.urn ?? verdict.classification.privilegedRoles[0]?.assignmentUrn);
+                    reportViolation(noncompliantMessage(verdict, graphBaseUrl), reportedOn(verdict));
                 }
             }
         },

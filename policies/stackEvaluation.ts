@@ -5,7 +5,7 @@ import { MfaEvidence } from "./graph/mfaEvidence";
 import { buildInventory } from "./inventory/buildInventory";
 import { copyPropertyBag, UNKNOWN } from "./inventory/propertyValues";
 import { READ_PROPERTIES, resourceKindOf } from "./inventory/resourceTypes";
-import { StackResourceSnapshot } from "./inventory/types";
+import { Inventory, StackResourceSnapshot } from "./inventory/types";
 import { RoleCatalog } from "./roles/catalog";
 
 /** What the policies need from outside; `index.ts` passes the real ones, tests pass fakes. */
@@ -21,7 +21,14 @@ export interface PolicyDependencies {
 /** An evaluation, or the error that stopped it (reported as unverified, never as a violation). */
 export type EvaluationResult = { evaluation: StackEvaluation } | { failure: string };
 
-export type RuleResults = { rule: Rule; result: EvaluationResult; config: MfaPolicyConfig }[];
+/** One rule's result, with the settings it was evaluated with. */
+export interface RuleResult {
+    rule: Rule;
+    result: EvaluationResult;
+    config: MfaPolicyConfig;
+}
+
+export type RuleResults = RuleResult[];
 
 interface StackMemo {
     fingerprint: string;
@@ -29,7 +36,9 @@ interface StackMemo {
     /** The stack's one time budget, shared by every rule. */
     deadline: number;
     snapshots: StackResourceSnapshot[];
-    byRule: Map<Rule, Promise<EvaluationResult>>;
+    /** Built on first use, once for every rule: the inventory is pure and nothing mutates it. */
+    inventory?: Inventory;
+    byRule: Map<Rule, Promise<RuleResult>>;
     settled: RuleResults;
 }
 
@@ -45,9 +54,9 @@ export class StackEvaluator {
     constructor(private readonly dependencies: PolicyDependencies) {}
 
     /** The result for one rule; `config` is given by the policy that owns the settings. */
-    evaluate(resources: readonly PolicyResource[], rule: Rule, config?: MfaPolicyConfig): Promise<EvaluationResult> {
+    evaluate(resources: readonly PolicyResource[], rule: Rule, config?: MfaPolicyConfig): Promise<RuleResult> {
         const memo = this.memoFor(resources, config);
-        if (!memo) return Promise.resolve({ failure: "the stack's resources could not be read" });
+        if (!memo) return Promise.resolve({ rule, result: { failure: "the stack's resources could not be read" }, config: config ?? DEFAULT_CONFIG });
         let result = memo.byRule.get(rule);
         if (!result) {
             result = this.run(memo, rule);
@@ -80,22 +89,23 @@ export class StackEvaluator {
         return this.memo;
     }
 
-    private async run(memo: StackMemo, rule: Rule): Promise<EvaluationResult> {
+    private async run(memo: StackMemo, rule: Rule): Promise<RuleResult> {
         let result: EvaluationResult;
         try {
-            const inventory = buildInventory(memo.snapshots, this.dependencies.catalog);
+            const inventory = (memo.inventory ??= buildInventory(memo.snapshots, this.dependencies.catalog));
             const context = { config: memo.config, evidence: this.dependencies.evidence, now: this.dependencies.now(), deadline: memo.deadline };
             result = { evaluation: await evaluateUsers(inventory, context, new Set([rule])) };
         } catch (error) {
             result = { failure: `the pack failed while evaluating the stack (${messageOf(error)})` };
         }
-        memo.settled.push({ rule, result, config: memo.config });
+        const ruleResult = { rule, result, config: memo.config };
+        memo.settled.push(ruleResult);
         try {
             await this.dependencies.onEvaluated?.(memo.settled);
         } catch {
             // Reports are a by-product; a failure to write one must not change any verdict.
         }
-        return result;
+        return ruleResult;
     }
 }
 

@@ -2,7 +2,7 @@ import { StackValidationPolicy } from "@pulumi/policy";
 import { NON_PRIVILEGED_USER_MFA } from "./nonPrivilegedUserMfa";
 import { PRIVILEGED_USER_MFA } from "./privilegedUserMfa";
 import { REQUIRED_PERMISSION } from "./graph/perUserMfa";
-import { problemMessage, unverifiedMessage } from "./report/messages";
+import { problemMessage, reportedOn, unverifiedMessage } from "./report/messages";
 import { StackEvaluator } from "./stackEvaluation";
 
 export const UNVERIFIED_USERS = "entra-mfa-unverified-users";
@@ -36,7 +36,7 @@ export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolic
                 }
                 for (const verdict of result.evaluation.verdicts) {
                     if (verdict.kind === "unverified") {
-                        reportViolation(unverifiedMessage(verdict), verdict.user.urn ?? verdict.user.roles[0]?.assignmentUrn);
+                        reportViolation(unverifiedMessage(verdict), reportedOn(verdict));
                     }
                 }
                 for (const problem of result.evaluation.problems) {

@@ -3,7 +3,7 @@ import { UserVerdict } from "../evaluate";
 import { InventoryProblem } from "../inventory/types";
 import { NON_PRIVILEGED_USER_MFA } from "../nonPrivilegedUserMfa";
 import { PRIVILEGED_USER_MFA } from "../privilegedUserMfa";
-import { evidenceSummary, remediationCommand } from "./messages";
+import { evidenceSummary, remediationCommand, reportedOn } from "./messages";
 import { MfaReport, ReportEntry, ReportVerdict } from "./reportTypes";
 
 const VERDICTS: Record<UserVerdict["kind"], ReportVerdict> = {
@@ -46,6 +46,7 @@ export function reportFrom(results: RuleResults, context: ReportContext): MfaRep
 function entryFor(verdict: UserVerdict, graphBaseUrl: string): ReportEntry {
     const { user } = verdict;
     const decided = verdict.evidence.find((e) => e.counted);
+    const shownOn = reportedOn(verdict);
     const reason =
         verdict.kind === "compliant"
             ? (decided?.detail ?? "MFA is required")
@@ -78,6 +79,6 @@ function entryFor(verdict: UserVerdict, graphBaseUrl: string): ReportEntry {
         ...(verdict.decidedBy ? { decidedBy: verdict.decidedBy } : {}),
         reason,
         ...(verdict.kind === "noncompliant" ? { remediation: remediationCommand(user, graphBaseUrl) } : {}),
-        ...(user.urn ?? user.roles[0]?.assignmentUrn ? { reportedOn: user.urn ?? user.roles[0]?.assignmentUrn } : {}),
+        ...(shownOn ? { reportedOn: shownOn } : {}),
     };
 }

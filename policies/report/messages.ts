@@ -73,3 +73,12 @@ export function unverifiedMessage(verdict: UserVerdict): string {
 export function problemMessage(problem: InventoryProblem): string {
     return `Could not read the stack completely: ${problem.urn} ${problem.message}. Users it concerns may be checked without all their roles.`;
 }
+
+/**
+ * The URN a user's violation is shown on: the user's resource, or for a user outside the stack
+ * the assignment that gives it the role the rule is about.
+ */
+export function reportedOn(verdict: UserVerdict): string | undefined {
+    const role = verdict.rule === "privileged" ? verdict.classification.privilegedRoles[0] : verdict.user.roles[0];
+    return verdict.user.urn ?? role?.assignmentUrn;
+}
