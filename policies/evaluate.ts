@@ -85,10 +85,17 @@ export async function evaluateUsers(inventory: Inventory, context: EvaluationCon
         }
     }
 
+    // Each source may spend at most an equal share of what is left of the budget (time it does not
+    // use carries over), so one source that keeps failing cannot starve the sources after it.
+    const startedAt = Date.now();
+    const clock = () => now.getTime() + (Date.now() - startedAt);
     let undecided = pending;
-    for (const source of config.acceptedEvidence) {
+    for (const [index, source] of config.acceptedEvidence.entries()) {
         if (undecided.length === 0) break;
-        await GATHER[source](undecided, { ...context, request, inventory: expanded });
+        const sourcesLeft = config.acceptedEvidence.length - index;
+        const share = Math.floor(Math.max(0, request.deadline - clock()) / sourcesLeft);
+        const sourceRequest = { ...request, deadline: sourcesLeft > 1 ? Math.min(request.deadline, clock() + share) : request.deadline };
+        await GATHER[source](undecided, { ...context, request: sourceRequest, inventory: expanded });
         undecided = undecided.filter((p) => p.verdict.kind !== "compliant");
     }
     for (const { verdict, uncertain } of undecided) {

@@ -120,7 +120,8 @@ export class BatchRunner {
     private async sendBatch(requests: PendingRequest[]): Promise<Map<string, SubRequestOutcome>> {
         const ids = requests.map((_, index) => String(index + 1));
         const body = { requests: requests.map((request, index) => ({ id: ids[index], method: "GET", url: request.path })) };
-        const timeoutMs = Math.max(1, Math.min(this.options.requestTimeoutMs, this.options.deadline - this.clock.now()));
+        // Whole milliseconds: AbortSignal.timeout refuses fractions.
+        const timeoutMs = Math.max(1, Math.floor(Math.min(this.options.requestTimeoutMs, this.options.deadline - this.clock.now())));
         let reply: GraphResponse | GraphTransportError;
         let timer: NodeJS.Timeout | undefined;
         // The transport's own timeout covers the HTTP exchange; getting a token can hang before it.

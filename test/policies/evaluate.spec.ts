@@ -70,12 +70,14 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
         memberships: perId("memberships", script.memberships, { kind: "value", value: { groups: [], roleTemplateIds: [] } }),
         groupUsers: perId("groupUsers", script.groupUsers, unscripted),
         userProfiles: perId("profiles", script.profiles, unscripted),
-        async conditionalAccessPolicies() {
+        async conditionalAccessPolicies(request) {
             asked.push("conditionalAccess");
+            requests.push(request);
             return script.conditionalAccess ?? { kind: "value", value: [] };
         },
-        async securityDefaultsEnabled() {
+        async securityDefaultsEnabled(request) {
             asked.push("securityDefaults");
+            requests.push(request);
             return script.securityDefaults ?? { kind: "value", value: false };
         },
     };
@@ -191,6 +193,17 @@ describe("evaluateUsers", () => {
         const verdicts = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
         assert.deepEqual(verdicts.map((v) => [v.kind, v.decidedBy]), [["compliant", "securityDefaults"]]);
         assert.deepEqual(evidence.asked, ["conditionalAccess", "securityDefaults"]);
+    });
+
+    it("gives each source at most an equal share of what is left of the budget, the last one all of it", async () => {
+        const evidence = scriptedEvidence({ perUser: { "id-a": { kind: "state", state: "disabled" } } });
+        await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+        const budgetEnd = NOW.getTime() + 120_000;
+        const [conditionalAccess, securityDefaults, perUser] = evidence.requests.map((r) => r.deadline);
+        // A few ms may pass between sources; the shares are of what is left.
+        assert.ok(conditionalAccess <= NOW.getTime() + 40_000 + 50 && conditionalAccess >= NOW.getTime() + 40_000 - 50, `${conditionalAccess - NOW.getTime()} ms`);
+        assert.ok(securityDefaults <= NOW.getTime() + 60_000 + 50 && securityDefaults >= NOW.getTime() + 60_000 - 50, `${securityDefaults - NOW.getTime()} ms`);
+        assert.equal(perUser, budgetEnd);
     });
 
     it("makes a user unverified, not non-compliant, when a source that might have covered it could not be read", async () => {
