@@ -9,7 +9,7 @@ import { writeReports } from "./policies/report/reportFiles";
 import { builtInRoleCatalog } from "./policies/roles/catalog";
 import { privilegedAssignmentMfaCoverage } from "./policies/privilegedAssignmentMfaCoverage";
 import { privilegedUserMfa } from "./policies/privilegedUserMfa";
-import { PolicyDependencies, StackEvaluator } from "./policies/stackEvaluation";
+import { PolicyDependencies, StackEvaluator } from "./policies/evidence/stackEvaluation";
 import { unverifiedUsers } from "./policies/unverifiedUsers";
 
 // bin/index.js -> the pack's package.json, as the SDK itself reads its version.

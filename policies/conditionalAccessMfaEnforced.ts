@@ -1,9 +1,8 @@
 import { ResourceValidationPolicy, UnknownValueError } from "@pulumi/policy";
+import { CONDITIONAL_ACCESS_MFA_ENFORCED } from "./config";
 import { conditionalAccessPolicyFromStack } from "./evidence/conditionalAccess";
 import { copyPropertyBag } from "./inventory/propertyValues";
 import { resourceKindOf } from "./inventory/resourceTypes";
-
-export const CONDITIONAL_ACCESS_MFA_ENFORCED = "entra-conditional-access-mfa-enforced";
 
 interface ExclusionConfig {
     /** Object ids (users or groups) a policy may exclude, each with the reason it may. */

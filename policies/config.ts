@@ -2,7 +2,13 @@ import { PolicyConfigSchema } from "@pulumi/policy";
 import { DEFAULT_PRIVILEGED_ROLE_PATTERNS } from "./roles/classify";
 import { CLOUD_NAMES, CloudName } from "./graph/clouds";
 
-/** What a user of the pack sets in `--policy-pack-config` for the MFA policies. */
+/** The pack's policy names, as `--policy-pack-config` and `pulumi preview` show them. */
+export const NON_PRIVILEGED_USER_MFA = "entra-non-privileged-user-mfa";
+export const PRIVILEGED_USER_MFA = "entra-privileged-user-mfa";
+export const UNVERIFIED_USERS = "entra-mfa-unverified-users";
+export const CONDITIONAL_ACCESS_MFA_ENFORCED = "entra-conditional-access-mfa-enforced";
+export const PRIVILEGED_ASSIGNMENT_MFA_COVERAGE = "entra-privileged-assignment-mfa-coverage";
+
 /** Kinds of MFA evidence, in the order they are asked: tenant-wide first, per user last. */
 export const EVIDENCE_SOURCES = ["conditionalAccess", "securityDefaults", "perUserMfa", "registration"] as const;
 export type EvidenceSourceName = (typeof EVIDENCE_SOURCES)[number];

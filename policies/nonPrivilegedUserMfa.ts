@@ -1,11 +1,9 @@
 import { StackValidationPolicy } from "@pulumi/policy";
-import { mfaPolicyConfigSchema, readMfaPolicyConfig } from "./config";
+import { NON_PRIVILEGED_USER_MFA, mfaPolicyConfigSchema, readMfaPolicyConfig } from "./config";
 import { CLOUDS } from "./graph/clouds";
 import { resolveGraphConnection } from "./graph/connection";
 import { noncompliantMessage, reportedOn } from "./report/messages";
-import { PolicyDependencies, StackEvaluator } from "./stackEvaluation";
-
-export const NON_PRIVILEGED_USER_MFA = "entra-non-privileged-user-mfa";
+import { PolicyDependencies, StackEvaluator } from "./evidence/stackEvaluation";
 
 /**
  * Every Entra ID user who holds no privileged role must have MFA (Conformity ActiveDirectory-002;

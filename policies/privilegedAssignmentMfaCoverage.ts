@@ -1,14 +1,11 @@
 import { ResourceValidationPolicy, UnknownValueError } from "@pulumi/policy";
-import { DEFAULT_CONFIG } from "./config";
+import { DEFAULT_CONFIG, PRIVILEGED_ASSIGNMENT_MFA_COVERAGE, PRIVILEGED_USER_MFA } from "./config";
 import { ConditionalAccessPolicy, conditionalAccessPolicyFromGraph, coverageOf } from "./evidence/conditionalAccess";
 import { buildInventory, describeRole } from "./inventory/buildInventory";
 import { copyPropertyBag } from "./inventory/propertyValues";
 import { resourceKindOf, ResourceKind } from "./inventory/resourceTypes";
-import { PRIVILEGED_USER_MFA } from "./privilegedUserMfa";
 import { classifyUser, roleNameMatcher } from "./roles/classify";
-import { PolicyDependencies } from "./stackEvaluation";
-
-export const PRIVILEGED_ASSIGNMENT_MFA_COVERAGE = "entra-privileged-assignment-mfa-coverage";
+import { PolicyDependencies } from "./evidence/stackEvaluation";
 
 /**
  * How long an early warning may wait for the tenant's policies. It must never hold a preview up:

@@ -1,9 +1,8 @@
 import { StackValidationPolicy } from "@pulumi/policy";
-import { graphRootFor, NON_PRIVILEGED_USER_MFA } from "./nonPrivilegedUserMfa";
+import { NON_PRIVILEGED_USER_MFA, PRIVILEGED_USER_MFA } from "./config";
+import { graphRootFor } from "./nonPrivilegedUserMfa";
 import { noncompliantMessage, reportedOn } from "./report/messages";
-import { PolicyDependencies, StackEvaluator } from "./stackEvaluation";
-
-export const PRIVILEGED_USER_MFA = "entra-privileged-user-mfa";
+import { PolicyDependencies, StackEvaluator } from "./evidence/stackEvaluation";
 
 /**
  * Every Entra ID user who holds a privileged role, actively or as eligible through PIM, must have

@@ -1,11 +1,8 @@
 import { StackValidationPolicy } from "@pulumi/policy";
-import { NON_PRIVILEGED_USER_MFA } from "./nonPrivilegedUserMfa";
-import { PRIVILEGED_USER_MFA } from "./privilegedUserMfa";
+import { NON_PRIVILEGED_USER_MFA, PRIVILEGED_USER_MFA, UNVERIFIED_USERS } from "./config";
 import { REQUIRED_PERMISSION } from "./graph/perUserMfa";
 import { problemMessage, reportedOn, unverifiedMessage } from "./report/messages";
-import { StackEvaluator } from "./stackEvaluation";
-
-export const UNVERIFIED_USERS = "entra-mfa-unverified-users";
+import { StackEvaluator } from "./evidence/stackEvaluation";
 
 /**
  * Names every user whose MFA could not be verified, and why. A fault (no sign-in, 403, throttling,

@@ -1,8 +1,7 @@
-import { RuleResults } from "../stackEvaluation";
-import { UserVerdict } from "../evaluate";
+import { RuleResults } from "../evidence/stackEvaluation";
+import { UserVerdict } from "../evidence/evaluate";
 import { InventoryProblem } from "../inventory/types";
-import { NON_PRIVILEGED_USER_MFA } from "../nonPrivilegedUserMfa";
-import { PRIVILEGED_USER_MFA } from "../privilegedUserMfa";
+import { NON_PRIVILEGED_USER_MFA, PRIVILEGED_USER_MFA } from "../config";
 import { evidenceSummary, remediationCommand, reportedOn } from "./messages";
 import { MfaReport, ReportEntry, ReportVerdict } from "./reportTypes";
 

@@ -1,4 +1,4 @@
-import { UserVerdict } from "../evaluate";
+import { UserVerdict } from "../evidence/evaluate";
 import { describeRole } from "../inventory/buildInventory";
 import { HeldRole, InventoryProblem, InventoryUser } from "../inventory/types";
 

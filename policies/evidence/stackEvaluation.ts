@@ -1,12 +1,12 @@
 import { PolicyResource, UnknownValueError } from "@pulumi/policy";
-import { DEFAULT_CONFIG, MfaPolicyConfig } from "./config";
+import { DEFAULT_CONFIG, MfaPolicyConfig } from "../config";
 import { evaluateUsers, Rule, StackEvaluation } from "./evaluate";
-import { MfaEvidence } from "./graph/mfaEvidence";
-import { buildInventory } from "./inventory/buildInventory";
-import { copyPropertyBag, UNKNOWN } from "./inventory/propertyValues";
-import { READ_PROPERTIES, resourceKindOf } from "./inventory/resourceTypes";
-import { Inventory, StackResourceSnapshot } from "./inventory/types";
-import { RoleCatalog } from "./roles/catalog";
+import { MfaEvidence } from "../graph/mfaEvidence";
+import { buildInventory } from "../inventory/buildInventory";
+import { copyPropertyBag, UNKNOWN } from "../inventory/propertyValues";
+import { READ_PROPERTIES, resourceKindOf } from "../inventory/resourceTypes";
+import { Inventory, StackResourceSnapshot } from "../inventory/types";
+import { RoleCatalog } from "../roles/catalog";
 
 /** What the policies need from outside; `index.ts` passes the real ones, tests pass fakes. */
 export interface PolicyDependencies {

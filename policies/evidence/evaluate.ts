@@ -1,10 +1,10 @@
-import { EvidenceSourceName, Exemption, MfaPolicyConfig } from "./config";
-import { ConditionalAccessPolicy, conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, coverageOf, UserFacts } from "./evidence/conditionalAccess";
-import { Memberships } from "./graph/graphReads";
-import { EvidenceRequest, MfaEvidence } from "./graph/mfaEvidence";
-import { Inventory, InventoryProblem, InventoryUser } from "./inventory/types";
-import { EvidenceSource } from "./report/reportTypes";
-import { Classification, classifyUser, roleNameMatcher } from "./roles/classify";
+import { EvidenceSourceName, Exemption, MfaPolicyConfig } from "../config";
+import { ConditionalAccessPolicy, conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, coverageOf, UserFacts } from "./conditionalAccess";
+import { Memberships } from "../graph/graphReads";
+import { EvidenceRequest, MfaEvidence } from "../graph/mfaEvidence";
+import { Inventory, InventoryProblem, InventoryUser } from "../inventory/types";
+import { EvidenceSource } from "../report/reportTypes";
+import { Classification, classifyUser, roleNameMatcher } from "../roles/classify";
 
 /** Per-user MFA states that count as MFA (https://learn.microsoft.com/entra/identity/authentication/howto-mfa-userstates). */
 export const MFA_STATES_THAT_PASS: ReadonlySet<string> = new Set(["enabled", "enforced"]);

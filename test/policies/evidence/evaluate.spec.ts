@@ -1,10 +1,10 @@
 import * as assert from "node:assert/strict";
-import { DEFAULT_CONFIG, MfaPolicyConfig } from "../../policies/config";
-import { evaluateUsers, isExpired, Rule, UserVerdict } from "../../policies/evaluate";
-import { Answer, Memberships, UserProfile } from "../../policies/graph/graphReads";
-import { EvidenceRequest, MfaEvidence } from "../../policies/graph/mfaEvidence";
-import { PerUserMfaAnswer } from "../../policies/graph/perUserMfa";
-import { HeldRole, Inventory, InventoryUser } from "../../policies/inventory/types";
+import { DEFAULT_CONFIG, MfaPolicyConfig } from "../../../policies/config";
+import { evaluateUsers, isExpired, Rule, UserVerdict } from "../../../policies/evidence/evaluate";
+import { Answer, Memberships, UserProfile } from "../../../policies/graph/graphReads";
+import { EvidenceRequest, MfaEvidence } from "../../../policies/graph/mfaEvidence";
+import { PerUserMfaAnswer } from "../../../policies/graph/perUserMfa";
+import { HeldRole, Inventory, InventoryUser } from "../../../policies/inventory/types";
 
 const NOW = new Date("2026-11-24T12:00:00Z");
 const BOTH_RULES = new Set<Rule>(["non-privileged", "privileged"]);
