@@ -128,6 +128,10 @@ class InventoryBuilder {
             problems: this.problems,
             groups,
             conditionalAccessPolicies: all.filter((r) => r.kind === "conditionalAccessPolicy").map(({ kind: _kind, ...snapshot }) => snapshot),
+            directoryRoles: all.filter((r) => r.kind === "directoryRole").map((r) => {
+                const templateId = readString(r.props, "templateId");
+                return { urn: r.urn, ...(typeof templateId === "string" ? { templateId: templateId.toLowerCase() } : {}) };
+            }),
             outsideGroupGrants: this.outsideGroupGrants,
         };
     }

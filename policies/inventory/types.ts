@@ -28,6 +28,10 @@ export interface InventoryUser {
     roles: HeldRole[];
     /** The stack's groups the user is in, through nested groups. */
     stackGroups: StackGroupRef[];
+    /** Which kind of guest or external user it is, as Conditional Access tells them apart; `unknown` until read. */
+    guestKind?: "member" | "internalGuest" | "b2bCollaborationGuest" | "b2bCollaborationMember" | "unknown";
+    /** Groups outside the stack that the stack makes the user a member of (lower-case ids). */
+    outsideGroupIds?: string[];
 }
 
 export interface StackGroupRef {
@@ -49,6 +53,8 @@ export interface HeldRole {
     templateId?: string;
     /** Eligible through Privileged Identity Management: the user can activate it at will. */
     eligible?: boolean;
+    /** The Entra directory scope (`/` for the whole tenant, `/administrativeUnits/<id>` for one unit). */
+    directoryScopeId?: string;
     /** The group the role was given to, when the user holds it through membership. */
     viaGroup?: string;
     assignmentUrn: string;
@@ -68,6 +74,8 @@ export interface Inventory {
     groups: (StackGroupRef & { userKeys: string[] })[];
     /** Conditional Access policies defined in the stack, as read from it. */
     conditionalAccessPolicies: StackResourceSnapshot[];
+    /** The stack's DirectoryRole resources, for references to them unknown during preview. */
+    directoryRoles: { urn: string; templateId?: string }[];
     /** Roles given to groups that are not in the stack; their members come from Graph. */
     outsideGroupGrants: { groupObjectId: string; role: HeldRole }[];
 }

@@ -84,7 +84,7 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
 }
 
 function inventoryOf(users: InventoryUser[], extra: Partial<Inventory> = {}): Inventory {
-    return { users, problems: [], groups: [], conditionalAccessPolicies: [], outsideGroupGrants: [], ...extra };
+    return { users, problems: [], groups: [], conditionalAccessPolicies: [], directoryRoles: [], outsideGroupGrants: [], ...extra };
 }
 
 async function evaluate(users: InventoryUser[] | Inventory, evidence: MfaEvidence, config: Partial<MfaPolicyConfig> = {}, rules = BOTH_RULES): Promise<UserVerdict[]> {
