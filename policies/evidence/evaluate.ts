@@ -18,6 +18,8 @@ export interface EvidenceNote {
     /** Whether this piece of evidence showed MFA for the user. */
     counted: boolean;
     detail: string;
+    /** What was looked at to reach `detail`, one entry a line in messages (Conditional Access policies). */
+    lookedAt?: string[];
 }
 
 export interface UserVerdict {
@@ -30,6 +32,8 @@ export interface UserVerdict {
     decidedBy?: EvidenceSource;
     /** Why the user is unverified or out of scope. */
     reason?: string;
+    /** Each distinct reason the user is unverified; one cause is often shared by many users. */
+    causes?: string[];
     exemption?: Exemption;
     /** An exemption that names the user but has run out; it is shown, and does not count. */
     expiredExemption?: Exemption;
@@ -102,7 +106,8 @@ export async function evaluateUsers(inventory: Inventory, context: EvaluationCon
     for (const { verdict, uncertain } of undecided) {
         if (uncertain.length > 0) {
             verdict.kind = "unverified";
-            verdict.reason = [...new Set(uncertain)].join("; ");
+            verdict.causes = [...new Set(uncertain)];
+            verdict.reason = verdict.causes.join("; ");
         }
     }
 
@@ -120,8 +125,8 @@ function pass(item: Pending, source: EvidenceSource, detail: string): void {
     item.verdict.evidence.push({ source, counted: true, detail });
 }
 
-function note(item: Pending, source: EvidenceSource, detail: string): void {
-    item.verdict.evidence.push({ source, counted: false, detail });
+function note(item: Pending, source: EvidenceSource, detail: string, lookedAt?: string[]): void {
+    item.verdict.evidence.push({ source, counted: false, detail, ...(lookedAt?.length ? { lookedAt } : {}) });
 }
 
 const GATHER: Record<EvidenceSourceName, Gatherer> = {
@@ -147,9 +152,9 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
                 note(item, "conditionalAccess", `the tenant's Conditional Access policies could not be read: ${tenant.reason}`);
                 item.uncertain.push(`the tenant's Conditional Access policies could not be read (${tenant.reason})`);
             } else if (verdict.kind === "not-covered") {
-                note(item, "conditionalAccess", `Conditional Access: ${verdict.open}${verdict.lookedAt.length ? ` (looked at: ${verdict.lookedAt.join("; ")})` : ""}`);
+                note(item, "conditionalAccess", `Conditional Access: ${verdict.open}`, verdict.lookedAt);
             } else {
-                note(item, "conditionalAccess", `Conditional Access coverage could not be decided: ${verdict.causes.join("; ")}`);
+                note(item, "conditionalAccess", `Conditional Access coverage could not be decided: ${verdict.causes.join("; ")}`, verdict.lookedAt);
                 item.uncertain.push(...verdict.causes);
             }
         }

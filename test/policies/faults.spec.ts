@@ -6,7 +6,7 @@ import { GraphTransport } from "../../policies/graph/types";
 import { FAULT_PATHS, FaultSpec, GraphEmulator, InjectedFault, startGraphEmulator } from "../emulator/graphEmulator";
 import { AZURE_ROLE, group, roleAssignment, user } from "../fixtures/resources";
 import { StackResource } from "../harness";
-import { MFA_POLICY, PackRun, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
+import { MFA_POLICY, PackRun, runPack, sharedCauses, tenantUser, UNVERIFIED_POLICY, unverifiedUserDiagnostics } from "./packUnderTest";
 
 /**
  * Time a run may take past its budget, counted from the pack's first request to the emulator (pack
@@ -98,10 +98,13 @@ const sortedUrns = (resources: readonly { urn?: string }[]) => resources.map((r)
  */
 function assertFaultContract(emulator: GraphEmulator, { run, verifyingMs }: FaultedRun, expected: ExpectedOutcome): void {
     assert.deepEqual(run.analyze, [], "Analyze reports nothing for these resources");
-    const unverified = run.of(UNVERIFIED_POLICY);
-    assert.deepEqual(sortedUrns(unverified), sortedUrns(expected.unverified), `unverified users:\n${unverified.map((d) => d.message).join("\n")}`);
+    const unverified = unverifiedUserDiagnostics(run);
+    assert.deepEqual(sortedUrns(unverified), sortedUrns(expected.unverified), `unverified users:\n${run.of(UNVERIFIED_POLICY).map((d) => d.message).join("\n")}`);
+    // A cause shared by several users is stated once per run, not once per user.
+    const causes = sharedCauses(run);
+    assert.equal(new Set(causes).size, causes.length, `a shared cause was stated twice:\n${causes.join("\n")}`);
     for (const diagnostic of unverified) {
-        assert.match(diagnostic.message, /The user is neither passed nor failed/);
+        assert.match(diagnostic.message, /It is neither passed nor failed/);
         if (expected.cause) assert.match(diagnostic.message, expected.cause);
     }
     const verdicts = run.stack.filter((d) => d.policyName !== UNVERIFIED_POLICY).map((d) => `${d.policyName} ${d.urn}`).sort();
