@@ -93,7 +93,11 @@ function guestKindFact(user: InventoryUser): GuestKind | Unknown {
     return unknownBecause(user.urn ? "the pack cannot tell which kind of guest or external user it is" : "whether the user is a guest, and of which kind, could not be read");
 }
 
-/** Conditional Access targets directory roles held tenant-wide only, never ones scoped to an administrative unit. */
+/**
+ * Conditional Access targets directory roles held tenant-wide only, never ones scoped to an
+ * administrative unit or an app. A role whose scope is unknown during preview is left out: it
+ * could only make a policy include the user, and a wrong inclusion would pass the user.
+ */
 export function isTenantWide(role: HeldRole): boolean {
-    return role.directoryScopeId === undefined || role.directoryScopeId === "/";
+    return role.tenantWide ?? (role.directoryScopeId === undefined && !role.scopeUnknown);
 }
