@@ -10,8 +10,15 @@ export const FAULT_PATHS = {
     conditionalAccessPolicies: "/identity/conditionalAccess/policies",
     securityDefaults: "/policies/identitySecurityDefaultsEnforcementPolicy",
     registrationDetails: "/reports/authenticationMethods/userRegistrationDetails",
+    /** Users' and groups' alike; the next two tell them apart. */
     transitiveMemberOf: "/transitiveMemberOf",
+    userTransitiveMemberOf: /\/users\/[^/]+\/transitiveMemberOf/,
+    groupTransitiveMemberOf: /\/groups\/[^/]+\/transitiveMemberOf/,
     transitiveMembers: "/transitiveMembers",
+    /** `GET /users/{id}` itself, not its sub-resources. */
+    userProfile: /^\/(v1\.0|beta)\/users\/[^/]+$/,
+    authenticationStrengths: "/policies/authenticationStrengthPolicies",
+    roleEligibilities: "/roleManagement/directory/roleEligibilityScheduleInstances",
 } as const;
 
 /** What a fault does to a request it catches. */
