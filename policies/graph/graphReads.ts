@@ -95,6 +95,11 @@ async function readCollection(runner: BatchRunner, path: string, what: string, p
     return (await readCollections(runner, [path], what, permission)).get(path)!;
 }
 
+/** An OData string literal: quoted, with quotes inside doubled, so an id cannot end it early (OData 4.01 URL conventions, section 5.1.1.6.1). */
+function odataString(value: string): string {
+    return `'${value.replace(/'/g, "''")}'`;
+}
+
 /** `https://graph.microsoft.com/v1.0/users?$skiptoken=x` -> `/users?$skiptoken=x` (the runner adds the version). */
 function relativeToVersion(link: string): string {
     const url = new URL(link);
@@ -118,7 +123,7 @@ export async function readSecurityDefaults(runner: BatchRunner): Promise<Answer<
 
 /** Whether each user can do MFA, from the registration report (https://learn.microsoft.com/graph/api/authenticationmethodsroot-list-userregistrationdetails). */
 export async function readMfaCapable(runner: BatchRunner, objectIds: readonly string[]): Promise<Map<string, Answer<boolean>>> {
-    const pathOf = (id: string) => `/reports/authenticationMethods/userRegistrationDetails?$filter=${encodeURIComponent(`id eq '${id}'`)}`;
+    const pathOf = (id: string) => `/reports/authenticationMethods/userRegistrationDetails?$filter=${encodeURIComponent(`id eq ${odataString(id)}`)}`;
     const outcomes = await runner.getAll(objectIds.map(pathOf));
     return new Map(
         objectIds.map((id): [string, Answer<boolean>] => {
@@ -310,9 +315,8 @@ export interface RoleEligibility {
  * (https://learn.microsoft.com/graph/api/rbacapplication-list-roleeligibilityscheduleinstances).
  */
 export async function readRoleEligibilities(runner: BatchRunner, principalIds: readonly string[]): Promise<Map<string, Answer<RoleEligibility[]>>> {
-    // OData string literals double their quotes (https://docs.oasis-open.org/odata/odata/v4.01/odata-v4.01-part2-url-conventions.html#sec_URLComponents).
     const pathOf = (id: string) =>
-        `/roleManagement/directory/roleEligibilityScheduleInstances?$filter=${encodeURIComponent(`principalId eq '${id.replace(/'/g, "''")}'`)}&$select=principalId,roleDefinitionId,directoryScopeId`;
+        `/roleManagement/directory/roleEligibilityScheduleInstances?$filter=${encodeURIComponent(`principalId eq ${odataString(id)}`)}&$select=principalId,roleDefinitionId,directoryScopeId`;
     const what = "the principal's role eligibilities";
     const answers = await readCollections(runner, principalIds.map(pathOf), what, PERMISSIONS.roleEligibilities, { notFound: "Graph has no role eligibility schedule instances to list" });
     return new Map(

@@ -558,6 +558,23 @@ describe("startGraphEmulator", () => {
             assert.equal(reply.status, 503);
         });
 
+        it("catches only the $batch whose sub-requests match subRequestPath, for HTTP and envelope faults alike", async () => {
+            const status = emulator.faults.inject({ kind: "status", status: 503, path: FAULT_PATHS.batch, subRequestPath: FAULT_PATHS.mfaRequirements });
+            const drop = emulator.faults.inject({ kind: "batchDropResponses", path: FAULT_PATHS.batch, subRequestPath: FAULT_PATHS.conditionalAccessPolicies });
+            const send = (url: string) => callEmulator(emulator, "POST", "/beta/$batch", { token, body: batchBody([{ id: "1", url }]) });
+
+            const perUser = await send(requirementsUrl(ALICE.id));
+            const policies = await send("/identity/conditionalAccess/policies");
+            const neither = await send(`/users/${ALICE.id}`);
+
+            assert.equal(perUser.status, 503);
+            assert.equal(policies.status, 200);
+            assert.deepEqual(policies.json().responses, []);
+            assert.equal(neither.status, 200);
+            assert.equal(neither.json().responses.length, 1);
+            assert.deepEqual([status.hits, drop.hits], [1, 1]);
+        });
+
         it("gives one sub-request the status of its choosing while the rest succeed", async () => {
             emulator.faults.inject({ kind: "status", status: 503, path: `/users/${BOB.id}/` });
 

@@ -449,7 +449,7 @@ class LoopbackGraphEmulator implements GraphEmulator {
         try {
             const body = await readBody(request);
             await this.pause(this.latencyMs);
-            const fault = this.faults.take(url.pathname, "http");
+            const fault = this.faults.take(url.pathname, "http", endpoint === "batch" ? batchSubRequestPaths(url.pathname, body) : []);
             if (fault !== undefined) record.fault = fault.kind;
             if (fault?.kind === "delay") await this.pause(fault.ms);
             const reply = fault?.kind === "status" ? this.faultStatusReply(url.pathname, fault) : this.route(request, url, body, record);
@@ -524,7 +524,7 @@ class LoopbackGraphEmulator implements GraphEmulator {
             record.subRequests!.push({ id: subRequest.id, method: subRequest.method, url: subRequest.url, status: reply.status, ...(fault ? { fault } : {}) });
             return { id: subRequest.id, status: reply.status, headers: reply.headers, body: reply.body };
         });
-        const envelopeFault = this.faults.take(batchPath, "batchEnvelope");
+        const envelopeFault = this.faults.take(batchPath, "batchEnvelope", batchSubRequestPaths(batchPath, body));
         if (envelopeFault?.kind === "batchDropResponses") {
             responses = responses.slice(0, Math.max(0, responses.length - (envelopeFault.count ?? 1)));
         } else if (envelopeFault?.kind === "batchDuplicateIds" && responses.length > 1) {
@@ -566,6 +566,14 @@ class LoopbackGraphEmulator implements GraphEmulator {
     private async pause(ms: number): Promise<void> {
         if (ms > 0) await sleep(ms, undefined, { signal: this.closing.signal });
     }
+}
+
+/** `/{version}/{path}` of each sub-request of a `$batch` body, without the query; none when the body cannot be read. */
+function batchSubRequestPaths(batchPath: string, body: string): string[] {
+    const parsed = parseBatchBody(body);
+    if ("status" in parsed) return [];
+    const version = batchPath.split("/")[1];
+    return parsed.requests.map((request) => `/${version}/${request.url.replace(/^\//, "").split("?")[0]}`);
 }
 
 /** Decoded path segments: a guest UPN like `a_b.com%23EXT%23@c.com` arrives percent-encoded. */

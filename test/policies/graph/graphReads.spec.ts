@@ -7,6 +7,7 @@ import {
     readAuthenticationStrengths,
     readGroupMemberships,
     readMemberships,
+    readMfaCapable,
     readRoleEligibilities,
     readUserProfiles,
 } from "../../../policies/graph/graphReads";
@@ -213,6 +214,17 @@ describe("readRoleEligibilities", () => {
         const answers = await readRoleEligibilities(runner, ["u1"]);
 
         assert.equal(reasonOf(answers.get("u1")), "Graph listed a role eligibility without its roleDefinitionId or directoryScopeId in the principal's role eligibilities");
+    });
+});
+
+describe("readMfaCapable", () => {
+    it("doubles a quote in the id inside the report's $filter", async () => {
+        const { runner, sent } = runnerWith({ otherwise: page([{ id: "o'brien", isMfaCapable: true }]) });
+
+        const answers = await readMfaCapable(runner, ["o'brien"]);
+
+        assert.deepEqual(sent(), ["v1.0 /$batch 1 /reports/authenticationMethods/userRegistrationDetails?$filter=id%20eq%20'o''brien'"]);
+        assert.deepEqual(answers.get("o'brien"), { kind: "value", value: true });
     });
 });
 
