@@ -70,6 +70,9 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
         memberships: perId("memberships", script.memberships, { kind: "value", value: { groups: [], roleTemplateIds: [] } }),
         groupUsers: perId("groupUsers", script.groupUsers, unscripted),
         userProfiles: perId("profiles", script.profiles, unscripted),
+        groupMemberships: perId("groupMemberships", undefined, unscripted),
+        authenticationStrengths: perId("strengths", undefined, unscripted),
+        roleEligibilities: perId("eligibilities", undefined, unscripted),
         async conditionalAccessPolicies(request) {
             asked.push("conditionalAccess");
             requests.push(request);
