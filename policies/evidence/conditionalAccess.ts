@@ -116,7 +116,12 @@ export interface StackReferences {
     groupUrns: ReadonlySet<string>;
     /** DirectoryRole resources by URN, with their template id when known. */
     roleTemplateIdsByUrn: ReadonlyMap<string, string | undefined>;
+    /** AuthenticationStrengthPolicy resources, by URN. */
+    strengthUrns?: ReadonlySet<string>;
 }
+
+/** The id a stack policy gives a strength the stack creates, whose real id is unknown during preview. */
+export const stackStrengthId = (urn: string) => `stack:${urn}`;
 
 /** Whether a policy is meant to require MFA: its grant names the MFA control or an authentication strength. */
 export function isMeantToRequireMfa(policy: ConditionalAccessPolicy): boolean {
@@ -297,11 +302,17 @@ export function conditionalAccessPolicyFromStack(resource: StackResourceSnapshot
                           typeof strengthId === "string" && strengthId !== ""
                               ? { id: strengthId.toLowerCase().split("/").pop()! }
                               : strengthId === UNKNOWN
-                                ? { id: "unknown" }
+                                ? { id: strengthFromDependencies(resource.propertyDependencies.grantControls ?? [], references) }
                                 : undefined,
                       otherControls: grant === UNKNOWN ? valueList(UNKNOWN) : valueList([...strings(get(grant, "customAuthenticationFactors")), ...strings(get(grant, "termsOfUses")).map((t) => `terms of use ${t}`)]),
                   },
     };
+}
+
+/** A strength id unknown during preview is the stack's strength behind `grantControls`, when there is exactly one. */
+function strengthFromDependencies(dependencies: readonly string[], references: StackReferences): string {
+    const strengths = dependencies.filter((urn) => references.strengthUrns?.has(urn));
+    return strengths.length === 1 ? stackStrengthId(strengths[0]) : "unknown";
 }
 
 /** Reads a list, a comma-separated flags string (`"internalGuest,b2bCollaborationGuest"`), or an unknown. */

@@ -1,6 +1,9 @@
 import { EvidenceSourceName, Exemption, MfaPolicyConfig } from "../config";
-import { conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, StackReferences } from "./conditionalAccess";
-import { conditionalAccessCoverage } from "./coverage";
+import { Answer, Memberships } from "../graph/graphReads";
+import { guestKindOf } from "../inventory/guestKind";
+import { AuthenticationStrengthRef, ConditionalAccessPolicy, conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, MFA_AUTHENTICATION_STRENGTHS, StackReferences, stackStrengthId } from "./conditionalAccess";
+import { AuthenticationStrengthFacts, conditionalAccessCoverage } from "./coverage";
+import { Unknown, unknownBecause } from "./truth";
 import { factsNeededBy, userFactsOf } from "./userFacts";
 import { EvidenceRequest, MfaEvidence } from "../graph/mfaEvidence";
 import { Inventory, InventoryProblem, InventoryUser } from "../inventory/types";
@@ -67,7 +70,7 @@ interface Pending {
 export async function evaluateUsers(inventory: Inventory, context: EvaluationContext, rules: ReadonlySet<Rule>): Promise<StackEvaluation> {
     const { config, now, evidence } = context;
     const request: EvidenceRequest = { cloud: config.cloud, deadline: context.deadline ?? now.getTime() + config.verificationBudgetSeconds * 1000 };
-    const expanded = await withOutsideUserProfiles(await withOutsideGroupMembers(inventory, evidence, request), evidence, request);
+    const { inventory: expanded, profileFailures } = await withOutsidePrincipals(inventory, evidence, request);
     const classificationRules = { isPrivilegedRoleName: roleNameMatcher(config.privilegedRolePatterns), useEntraPrivilegedLabel: config.useEntraPrivilegedLabel };
 
     const decided: UserVerdict[] = [];
@@ -100,10 +103,20 @@ export async function evaluateUsers(inventory: Inventory, context: EvaluationCon
         const sourcesLeft = config.acceptedEvidence.length - index;
         const share = Math.floor(Math.max(0, request.deadline - clock()) / sourcesLeft);
         const sourceRequest = { ...request, deadline: sourcesLeft > 1 ? Math.min(request.deadline, clock() + share) : request.deadline };
-        await GATHER[source](undecided, { ...context, request: sourceRequest, inventory: expanded });
+        await GATHER[source](undecided, { ...context, request: sourceRequest, inventory: expanded, profileFailures });
         undecided = undecided.filter((p) => p.verdict.kind !== "compliant");
     }
     for (const { verdict, uncertain } of undecided) {
+        // A user failed only because nothing showed MFA may still be out of scope or exempt, if its profile was unreadable.
+        const profileFailure = profileFailures.get(verdict.user.key);
+        if (profileFailure && uncertain.length === 0) {
+            const unknowable = [
+                ...(config.includeDisabledAccounts ? [] : ["whether its sign-in is disabled (includeDisabledAccounts is off)"]),
+                ...(config.includeGuests ? [] : ["whether it is a guest (includeGuests is off)"]),
+                ...(config.exemptions.some((e) => e.user.includes("@")) ? ["whether an exemption by user principal name names it"] : []),
+            ];
+            if (unknowable.length > 0) uncertain.push(`the user's profile could not be read (${profileFailure}), so the pack cannot tell ${unknowable.join(", or ")}`);
+        }
         if (uncertain.length > 0) {
             verdict.kind = "unverified";
             verdict.causes = [...new Set(uncertain)];
@@ -117,7 +130,7 @@ export async function evaluateUsers(inventory: Inventory, context: EvaluationCon
     return { verdicts: all, problems: expanded.problems };
 }
 
-type Gatherer = (pending: Pending[], context: EvaluationContext & { request: EvidenceRequest; inventory: Inventory }) => Promise<void>;
+type Gatherer = (pending: Pending[], context: EvaluationContext & { request: EvidenceRequest; inventory: Inventory; profileFailures: ReadonlyMap<string, string> }) => Promise<void>;
 
 function pass(item: Pending, source: EvidenceSource, detail: string): void {
     item.verdict.kind = "compliant";
@@ -130,18 +143,31 @@ function note(item: Pending, source: EvidenceSource, detail: string, lookedAt?: 
 }
 
 const GATHER: Record<EvidenceSourceName, Gatherer> = {
-    async conditionalAccess(pending, { evidence, request, inventory, config }) {
+    async conditionalAccess(pending, { evidence, request, inventory, config, profileFailures }) {
         const stackPolicies = inventory.conditionalAccessPolicies.map((p) => conditionalAccessPolicyFromStack(p, stackReferencesOf(inventory)));
         const tenant = await evidence.conditionalAccessPolicies(request);
         const policies = [...stackPolicies, ...(tenant.kind === "value" ? tenant.value.map(conditionalAccessPolicyFromGraph) : [])];
-        const coverage = conditionalAccessCoverage(policies, { acceptedApplications: config.conditionalAccessApplications });
+        const strengths = await strengthsFor(policies, inventory, evidence, request);
+        const coverage = conditionalAccessCoverage(policies, { acceptedApplications: config.conditionalAccessApplications, strengths });
         const needed = factsNeededBy(policies);
-        const existingIds = pending.map((p) => p.verdict.user).filter((u) => u.objectId && !u.isNew).map((u) => u.objectId!);
-        const memberships = needed.memberships && existingIds.length ? await evidence.memberships(existingIds, request) : new Map<string, never>();
+        const users = pending.map((p) => p.verdict.user);
+        const existingIds = users.filter((u) => u.objectId && !u.isNew).map((u) => u.objectId!);
+        const outsideGroupIds = [...new Set(users.flatMap((u) => u.outsideGroupIds ?? []))];
+        const [memberships, eligibilities, outsideGroups] = await Promise.all([
+            needed.memberships && existingIds.length ? evidence.memberships(existingIds, request) : new Map<string, never>(),
+            needed.eligibilities && existingIds.length ? evidence.roleEligibilities(existingIds, request) : new Map<string, never>(),
+            needed.memberships && outsideGroupIds.length ? evidence.groupMemberships(outsideGroupIds, request) : new Map<string, never>(),
+        ]);
 
         for (const item of pending) {
             const { user } = item.verdict;
-            const facts = userFactsOf(user, needed, { memberships: memberships.get(user.objectId ?? "") });
+            const eligible = eligibilities.get(user.objectId ?? "");
+            const facts = userFactsOf(user, needed, {
+                memberships: memberships.get(user.objectId ?? ""),
+                eligibleRoleTemplateIds: eligible && (eligible.kind === "value" ? { kind: "value", value: eligible.value.filter((e) => e.directoryScopeId === "/").map((e) => e.roleTemplateId) } : eligible),
+                outsideGroupMemberships: combinedMemberships((user.outsideGroupIds ?? []).map((id) => outsideGroups.get(id))),
+                profileFailure: profileFailures.get(user.key),
+            });
             const verdict = coverage(facts);
             if (verdict.kind === "covered") {
                 pass(item, "conditionalAccess", `Conditional Access ${verdict.by.length > 1 ? `policies ${verdict.by.join(" and ")} together require` : `policy ${verdict.by[0]} requires`} MFA (or block access) at every sign-in`);
@@ -231,61 +257,131 @@ function stackReferencesOf(inventory: Inventory): StackReferences {
         userUrns: new Set(inventory.users.filter((u) => u.urn).map((u) => u.urn!)),
         groupUrns: new Set(inventory.groups.map((g) => g.urn)),
         roleTemplateIdsByUrn: new Map(inventory.directoryRoles.map((r) => [r.urn, r.templateId])),
+        strengthUrns: new Set(inventory.authenticationStrengthPolicies.map((s) => s.urn)),
     };
 }
 
-/** Gives roles held by groups outside the stack to their members, as Graph lists them. */
-async function withOutsideGroupMembers(inventory: Inventory, evidence: MfaEvidence, request: EvidenceRequest): Promise<Inventory> {
-    if (inventory.outsideGroupGrants.length === 0) return inventory;
-    const groupIds = [...new Set(inventory.outsideGroupGrants.map((g) => g.groupObjectId))];
-    const members = await evidence.groupUsers(groupIds, request);
-    const users = new Map(inventory.users.map((u) => [u.key, { ...u, roles: [...u.roles] }]));
-    const byObjectId = new Map([...users.values()].filter((u) => u.objectId).map((u) => [u.objectId!.toLowerCase(), u]));
-    const problems = [...inventory.problems];
-    for (const grant of inventory.outsideGroupGrants) {
-        const answer = members.get(grant.groupObjectId);
-        if (!answer || answer.kind === "unverified") {
-            problems.push({
-                urn: grant.role.assignmentUrn,
-                message: `gives ${grant.role.name ? `'${grant.role.name}'` : `the role ${grant.role.reference}`} to group ${grant.groupObjectId}, which is not in the stack, and its members could not be listed (${answer?.reason ?? "no answer"}); they are not checked for this role`,
-            });
-            continue;
-        }
-        for (const member of answer.value) {
-            const id = member.id.toLowerCase();
-            let user = byObjectId.get(id);
-            if (!user) {
-                const key = `objectId:${id}`;
-                user = { key, objectId: member.id, userPrincipalName: member.userPrincipalName, displayName: member.userPrincipalName ?? member.id, isGuest: false, isNew: false, roles: [], stackGroups: [] };
-                users.set(key, user);
-                byObjectId.set(id, user);
-            }
-            user.roles.push({ ...grant.role, viaGroup: grant.groupObjectId });
-        }
-    }
-    return { ...inventory, users: [...users.values()], problems };
+/** The tenant's view of several groups at once: their memberships together, or the first reason one could not be read. */
+function combinedMemberships(answers: (Answer<Memberships> | undefined)[]): Answer<Memberships> | undefined {
+    if (answers.length === 0) return undefined;
+    const failed = answers.find((a) => a === undefined || a.kind === "unverified");
+    if (failed) return failed ?? { kind: "unverified", reason: "Graph gave no answer for a group outside the stack" };
+    const values = answers.map((a) => (a as { kind: "value"; value: Memberships }).value);
+    return { kind: "value", value: { groups: values.flatMap((v) => v.groups), roleTemplateIds: values.flatMap((v) => v.roleTemplateIds) } };
 }
 
 /**
- * Names users outside the stack and says whether they can sign in or are guests, from Graph.
- * Best effort: without an answer a user keeps its object id as its name and stays in scope.
+ * The authentication strengths the policies name by id alone: the stack's own, else Graph's
+ * (`GET /policies/authenticationStrengthPolicies/{id}`). A strength that could not be read is an
+ * unknown with Graph's reason.
  */
-async function withOutsideUserProfiles(inventory: Inventory, evidence: MfaEvidence, request: EvidenceRequest): Promise<Inventory> {
-    const outside = inventory.users.filter((user) => !user.urn && user.objectId);
-    if (outside.length === 0) return inventory;
-    const profiles = await evidence.userProfiles(outside.map((user) => user.objectId!), request).catch(() => new Map<string, never>());
-    const users = inventory.users.map((user) => {
-        const profile = !user.urn && user.objectId ? profiles.get(user.objectId) : undefined;
-        if (profile?.kind !== "value") return user;
-        const { userPrincipalName, accountEnabled, userType } = profile.value;
-        return {
-            ...user,
-            ...(userPrincipalName ? { userPrincipalName, displayName: userPrincipalName } : {}),
-            ...(accountEnabled !== undefined ? { accountEnabled } : {}),
-            isGuest: userType === "Guest",
-        };
-    });
-    return { ...inventory, users };
+async function strengthsFor(policies: ConditionalAccessPolicy[], inventory: Inventory, evidence: MfaEvidence, request: EvidenceRequest): Promise<Map<string, AuthenticationStrengthFacts | Unknown>> {
+    const strengths = new Map<string, AuthenticationStrengthFacts | Unknown>();
+    for (const stackStrength of inventory.authenticationStrengthPolicies) {
+        const facts = { displayName: stackStrength.displayName, allowedCombinations: stackStrength.allowedCombinations };
+        strengths.set(stackStrengthId(stackStrength.urn), facts.allowedCombinations ? facts : unknownBecause(`the combinations of the stack's authentication strength ${stackStrength.urn} could not be read`));
+        if (stackStrength.id && facts.allowedCombinations) strengths.set(stackStrength.id, facts);
+    }
+    const toRead = [
+        ...new Set(
+            policies
+                .map((p) => p.grant?.strength)
+                .filter((ref): ref is AuthenticationStrengthRef => !!ref && ref.id !== "unknown" && !ref.id.startsWith("stack:") && !MFA_AUTHENTICATION_STRENGTHS.has(ref.id))
+                .filter((ref) => ref.requirementsSatisfied === undefined && !ref.allowedCombinations && !strengths.has(ref.id))
+                .map((ref) => ref.id),
+        ),
+    ];
+    if (toRead.length === 0) return strengths;
+    const answers = await evidence.authenticationStrengths(toRead, request);
+    for (const id of toRead) {
+        const answer = answers.get(id);
+        strengths.set(
+            id,
+            answer?.kind === "value"
+                ? { displayName: answer.value.displayName, requirementsSatisfied: answer.value.requirementsSatisfied, allowedCombinations: answer.value.allowedCombinations }
+                : unknownBecause(`authentication strength ${id} could not be read: ${answer?.reason ?? "Graph gave no answer"}`),
+        );
+    }
+    return strengths;
+}
+
+/**
+ * What the stack cannot know of principals outside it, from Graph: who each outside user is (name,
+ * sign-in state, guest kind), whether an id that could be a user or a group is a group, and who is
+ * in the outside groups that hold roles. What Graph does not answer stays unknown, with why.
+ */
+async function withOutsidePrincipals(
+    inventory: Inventory,
+    evidence: MfaEvidence,
+    request: EvidenceRequest,
+): Promise<{ inventory: Inventory; profileFailures: Map<string, string> }> {
+    const users = new Map(inventory.users.map((u) => [u.key, { ...u, roles: [...u.roles] }]));
+    const problems = [...inventory.problems];
+    const profileFailures = new Map<string, string>();
+    const groupGrants = [...inventory.outsideGroupGrants];
+
+    /** Asks Graph who the outside users not yet asked about are; an id Graph has no user for may be a group. */
+    const resolveProfiles = async (keys: string[]) => {
+        if (keys.length === 0) return;
+        const profiles = await evidence.userProfiles(keys.map((key) => users.get(key)!.objectId!), request);
+        for (const key of keys) {
+            const user = users.get(key)!;
+            const answer = profiles.get(user.objectId!);
+            if (answer?.kind === "value") {
+                const { userPrincipalName, accountEnabled, userType } = answer.value;
+                users.set(key, {
+                    ...user,
+                    ...(userPrincipalName ? { userPrincipalName, displayName: userPrincipalName } : {}),
+                    ...(accountEnabled !== undefined ? { accountEnabled } : {}),
+                    isGuest: userType === "Guest",
+                    guestKind: guestKindOf(answer.value),
+                    principalKind: "user",
+                });
+            } else if (answer?.kind === "not-found") {
+                // Not a user: the roles it was given go to its members if it is a group.
+                users.delete(key);
+                user.roles.forEach((role) => groupGrants.push({ groupObjectId: user.objectId!, role }));
+            } else {
+                profileFailures.set(key, answer?.reason ?? "Graph gave no answer");
+                users.set(key, { ...user, guestKind: "unknown" });
+            }
+        }
+    };
+    await resolveProfiles([...users.values()].filter((u) => !u.urn && u.objectId).map((u) => u.key));
+
+    const byObjectId = new Map([...users.values()].filter((u) => u.objectId).map((u) => [u.objectId!.toLowerCase(), u.key]));
+    const discovered: string[] = [];
+    if (groupGrants.length > 0) {
+        const groupIds = [...new Set(groupGrants.map((g) => g.groupObjectId))];
+        const members = await evidence.groupUsers(groupIds, request);
+        for (const grant of groupGrants) {
+            const answer = members.get(grant.groupObjectId);
+            const role = grant.role.name ? `'${grant.role.name}'` : `the role ${grant.role.reference}`;
+            if (!answer || answer.kind === "unverified") {
+                const reason = answer?.reason ?? "no answer";
+                problems.push({
+                    urn: grant.role.assignmentUrn,
+                    message: /HTTP 404/.test(reason)
+                        ? `gives ${role} to ${grant.groupObjectId}, which the tenant knows as neither a user nor a group (a service principal, or a deleted object?); nobody is checked for it`
+                        : `gives ${role} to group ${grant.groupObjectId}, which is not in the stack, and its members could not be listed (${reason}); they are not checked for this role`,
+                });
+                continue;
+            }
+            for (const member of answer.value) {
+                const id = member.id.toLowerCase();
+                let key = byObjectId.get(id);
+                if (!key) {
+                    key = `objectId:${id}`;
+                    users.set(key, { key, objectId: member.id, userPrincipalName: member.userPrincipalName, displayName: member.userPrincipalName ?? member.id, isGuest: false, isNew: false, roles: [], stackGroups: [], principalKind: "user", guestKind: "unknown", outsideGroupIds: [] });
+                    byObjectId.set(id, key);
+                    discovered.push(key);
+                }
+                users.get(key)!.roles.push({ ...grant.role, viaGroup: grant.role.viaGroup ?? grant.groupObjectId });
+            }
+        }
+    }
+    await resolveProfiles(discovered);
+    return { inventory: { ...inventory, users: [...users.values()], problems, outsideGroupGrants: [] }, profileFailures };
 }
 
 function exemptionFor(user: InventoryUser, exemptions: readonly Exemption[]): Exemption | undefined {

@@ -30,6 +30,8 @@ export interface TenantAnswers {
     eligibleRoleTemplateIds?: Answer<string[]>;
     /** The memberships of the groups outside the stack the stack adds the user to. */
     outsideGroupMemberships?: Answer<Memberships>;
+    /** Why the profile of a user outside the stack could not be read, if it could not. */
+    profileFailure?: string;
 }
 
 /**
@@ -79,7 +81,7 @@ export function userFactsOf(user: InventoryUser, needed: FactsNeeded, tenant: Te
     return {
         ...(user.objectId ? { objectId: user.objectId.toLowerCase() } : {}),
         stackUrns: new Set([...(user.urn ? [user.urn] : []), ...user.stackGroups.map((g) => g.urn)]),
-        guestKind: guestKindFact(user),
+        guestKind: guestKindFact(user, tenant.profileFailure),
         groupIds,
         roleTemplateIds,
         eligibleRoleTemplateIds,
@@ -87,10 +89,11 @@ export function userFactsOf(user: InventoryUser, needed: FactsNeeded, tenant: Te
     };
 }
 
-function guestKindFact(user: InventoryUser): GuestKind | Unknown {
+function guestKindFact(user: InventoryUser, profileFailure: string | undefined): GuestKind | Unknown {
     const kind = user.guestKind ?? (user.urn ? (user.isGuest ? "b2bCollaborationGuest" : "member") : "unknown");
     if (kind !== "unknown") return kind;
-    return unknownBecause(user.urn ? "the pack cannot tell which kind of guest or external user it is" : "whether the user is a guest, and of which kind, could not be read");
+    if (profileFailure) return unknownBecause(`whether the user is a guest, and of which kind, could not be read: ${profileFailure}`);
+    return unknownBecause("the pack cannot tell which kind of guest or external user it is from its profile");
 }
 
 /**

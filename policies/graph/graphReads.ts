@@ -214,9 +214,9 @@ export interface UserProfile {
     accountEnabled?: boolean;
     userType?: string;
     /** `Invitation` for B2B guests invited by email, `LocalAccount` for local accounts in B2C tenants; absent for ordinary accounts. */
-    creationType?: string;
+    creationType?: string | null;
     /** `PendingAcceptance` or `Accepted` for invited users. */
-    externalUserState?: string;
+    externalUserState?: string | null;
     /** The ways the user signs in, e.g. `{ signInType: "userPrincipalName", issuer: "contoso.onmicrosoft.com" }`. */
     identities?: { signInType?: string; issuer?: string }[];
 }
@@ -239,6 +239,8 @@ export async function readUserProfiles(runner: BatchRunner, objectIds: readonly 
             if (failure) return [id, { kind: "unverified", reason: failure }];
             const body = ((outcome as GraphResponse).body ?? {}) as Record<string, unknown>;
             const text = (name: string) => (typeof body[name] === "string" ? { [name]: body[name] as string } : {});
+            // Graph answers null for an ordinary account; that null is a fact, unlike a field left out.
+            const nullableText = (name: string) => (typeof body[name] === "string" || body[name] === null ? { [name]: body[name] as string | null } : {});
             return [
                 id,
                 {
@@ -247,8 +249,8 @@ export async function readUserProfiles(runner: BatchRunner, objectIds: readonly 
                         ...text("userPrincipalName"),
                         ...(typeof body.accountEnabled === "boolean" ? { accountEnabled: body.accountEnabled } : {}),
                         ...text("userType"),
-                        ...text("creationType"),
-                        ...text("externalUserState"),
+                        ...nullableText("creationType"),
+                        ...nullableText("externalUserState"),
                         ...(Array.isArray(body.identities) ? { identities: body.identities.map(identityFrom) } : {}),
                     },
                 },

@@ -147,6 +147,18 @@ class InventoryBuilder {
             problems: this.problems,
             groups,
             conditionalAccessPolicies: all.filter((r) => r.kind === "conditionalAccessPolicy").map(({ kind: _kind, ...snapshot }) => snapshot),
+            authenticationStrengthPolicies: all.filter((r) => r.kind === "authenticationStrengthPolicy").map((r) => {
+                const id = readString(r.props, "id");
+                const displayName = readString(r.props, "displayName");
+                const combinations = r.props.allowedCombinations;
+                return {
+                    urn: r.urn,
+                    // The provider's id is the Graph path /policies/authenticationStrengthPolicies/<id>.
+                    ...(typeof id === "string" ? { id: id.toLowerCase().split("/").pop() } : {}),
+                    ...(typeof displayName === "string" ? { displayName } : {}),
+                    ...(Array.isArray(combinations) && combinations.every((c) => typeof c === "string") ? { allowedCombinations: combinations as string[] } : {}),
+                };
+            }),
             directoryRoles: all.filter((r) => r.kind === "directoryRole").map((r) => {
                 const templateId = readString(r.props, "templateId");
                 return { urn: r.urn, ...(typeof templateId === "string" ? { templateId: templateId.toLowerCase() } : {}) };

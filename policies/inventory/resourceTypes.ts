@@ -12,6 +12,7 @@ export type ResourceKind =
     | "classicRoleAssignment"
     | "classicRoleDefinition"
     | "conditionalAccessPolicy"
+    | "authenticationStrengthPolicy"
     | "directoryRoleEligibility"
     | "azureRoleEligibility";
 
@@ -31,6 +32,7 @@ const KIND_BY_TYPE: Record<string, ResourceKind> = {
     "azure:authorization/roleDefinition:RoleDefinition": "classicRoleDefinition",
     "azure:role/definition:Definition": "classicRoleDefinition",
     "azuread:index/conditionalAccessPolicy:ConditionalAccessPolicy": "conditionalAccessPolicy",
+    "azuread:index/authenticationStrengthPolicy:AuthenticationStrengthPolicy": "authenticationStrengthPolicy",
     // Roles a user may activate through Privileged Identity Management count as held.
     "azuread:index/directoryRoleEligibilityScheduleRequest:DirectoryRoleEligibilityScheduleRequest": "directoryRoleEligibility",
     "azure-native:authorization:PimRoleEligibilitySchedule": "azureRoleEligibility",
@@ -67,6 +69,7 @@ export const READ_PROPERTIES: Record<ResourceKind, readonly string[]> = {
     classicRoleAssignment: ["principalId", "principalType", "roleDefinitionId", "roleDefinitionName"],
     classicRoleDefinition: ["id", "name", "roleDefinitionId", "roleDefinitionResourceId"],
     conditionalAccessPolicy: ["displayName", "state", "conditions", "grantControls"],
+    authenticationStrengthPolicy: ["id", "displayName", "allowedCombinations"],
     directoryRoleEligibility: ["roleDefinitionId", "principalId", "directoryScopeId"],
     azureRoleEligibility: ["principalId", "principalType", "roleDefinitionId"],
 };

@@ -99,6 +99,8 @@ export interface Inventory {
     groups: (StackGroupRef & { userKeys: string[] })[];
     /** Conditional Access policies defined in the stack, as read from it. */
     conditionalAccessPolicies: StackResourceSnapshot[];
+    /** Custom authentication strengths the stack defines, which its or the tenant's policies may require. */
+    authenticationStrengthPolicies: { urn: string; id?: string; displayName?: string; allowedCombinations?: string[] }[];
     /** The stack's DirectoryRole resources, for references to them unknown during preview. */
     directoryRoles: { urn: string; templateId?: string }[];
     /** Roles given to groups that are not in the stack; their members come from Graph. */

@@ -87,7 +87,7 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
 }
 
 function inventoryOf(users: InventoryUser[], extra: Partial<Inventory> = {}): Inventory {
-    return { users, problems: [], groups: [], conditionalAccessPolicies: [], directoryRoles: [], outsideGroupGrants: [], ...extra };
+    return { users, problems: [], groups: [], conditionalAccessPolicies: [], authenticationStrengthPolicies: [], directoryRoles: [], outsideGroupGrants: [], ...extra };
 }
 
 async function evaluate(users: InventoryUser[] | Inventory, evidence: MfaEvidence, config: Partial<MfaPolicyConfig> = {}, rules = BOTH_RULES): Promise<UserVerdict[]> {
@@ -266,8 +266,21 @@ describe("evaluateUsers", () => {
             perUser: { "id-x": { kind: "state", state: "disabled" }, "id-unknown": { kind: "state", state: "disabled" } },
         });
         const verdicts = await evaluate([outsider("id-x"), outsider("id-off"), outsider("id-unknown")], evidence, { acceptedEvidence: ["perUserMfa"] });
-        assert.deepEqual(kinds(verdicts), [["x@contoso.com", "noncompliant"], ["off@contoso.com", "out-of-scope"], ["id-unknown", "noncompliant"]]);
+        // id-unknown's profile could not be read: it may be a disabled account, which is out of scope, so it is not failed.
+        assert.deepEqual(kinds(verdicts), [["x@contoso.com", "noncompliant"], ["off@contoso.com", "out-of-scope"], ["id-unknown", "unverified"]]);
+        assert.match(verdicts[2].reason ?? "", /the user's profile could not be read \(not scripted\), so the pack cannot tell whether its sign-in is disabled \(includeDisabledAccounts is off\)/);
         assert.equal(evidence.asked[0], "profiles:id-x,id-off,id-unknown");
+    });
+
+    it("fails a user whose profile could not be read only when no setting turns on what the profile would say", async () => {
+        const outsider = inventoryUser("id-unknown", { key: "objectId:id-unknown", urn: undefined, objectId: "id-unknown", userPrincipalName: undefined, displayName: "id-unknown" });
+        const evidence = scriptedEvidence({ perUser: { "id-unknown": { kind: "state", state: "disabled" } } });
+        const everyone = { acceptedEvidence: ["perUserMfa" as const], includeDisabledAccounts: true, includeGuests: true };
+        assert.deepEqual((await evaluate([outsider], evidence, everyone)).map((v) => v.kind), ["noncompliant"]);
+        const withUpnExemption = { ...everyone, exemptions: [{ user: "breakglass@contoso.com", reason: "Emergency access" }] };
+        const [verdict] = await evaluate([outsider], evidence, withUpnExemption);
+        assert.equal(verdict.kind, "unverified");
+        assert.match(verdict.reason ?? "", /whether an exemption by user principal name names it/);
     });
 
     it("reports a group outside the stack whose members could not be listed", async () => {
