@@ -18,8 +18,7 @@ export function conditionalAccessMfaEnforced(): ResourceValidationPolicy {
     return {
         name: CONDITIONAL_ACCESS_MFA_ENFORCED,
         displayName: "Conditional Access policies that require MFA are enforced",
-        description:
-            "Checks that a Conditional Access policy requiring MFA is enabled (not disabled or report-only), and that every user or group it excludes is listed in allowedExclusions with a reason.",
+        description: "Checks that a Conditional Access policy requiring MFA is enforced, and that its exclusions have a recorded reason.",
         enforcementLevel: "advisory",
         severity: "medium",
         tags: ["entra-id", "mfa", "conditional-access"],

@@ -13,8 +13,7 @@ export function nonPrivilegedUserMfa(dependencies: PolicyDependencies, evaluator
     return {
         name: NON_PRIVILEGED_USER_MFA,
         displayName: "MFA for non-privileged Entra ID users",
-        description:
-            "Checks that every Microsoft Entra ID user in the stack, or given a role by it, who holds no privileged role (Owner, *Contributor, *Administrator) has multi-factor authentication.",
+        description: "Checks that every Entra ID user without a privileged role has multi-factor authentication.",
         enforcementLevel: "mandatory",
         severity: "high",
         framework: {

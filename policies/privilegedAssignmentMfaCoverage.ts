@@ -32,7 +32,7 @@ export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies
     return {
         name: PRIVILEGED_ASSIGNMENT_MFA_COVERAGE,
         displayName: "Privileged role assignments go to users with MFA",
-        description: `Warns, as each resource is analyzed, when a role assignment makes an existing user privileged (by privilegedRolePatterns) and the accepted evidence shows no MFA for that user. ${PRIVILEGED_USER_MFA} decides at the end of the preview.`,
+        description: "Warns as a role assignment is analyzed when it makes an existing user privileged without MFA.",
         enforcementLevel: "advisory",
         severity: "high",
         tags: ["entra-id", "mfa", "privileged-access", "conditional-access"],

@@ -12,7 +12,7 @@ export function privilegedUserMfa(dependencies: PolicyDependencies, evaluator: S
     return {
         name: PRIVILEGED_USER_MFA,
         displayName: "MFA for privileged Entra ID users",
-        description: `Checks that every Microsoft Entra ID user in the stack, or given a role by it, who holds a privileged role (Owner, *Contributor, *Administrator), actively or as eligible through PIM, has multi-factor authentication. Uses the settings of ${NON_PRIVILEGED_USER_MFA}.`,
+        description: "Checks that every Entra ID user with a privileged role, active or eligible, has multi-factor authentication.",
         enforcementLevel: "mandatory",
         severity: "critical",
         framework: {

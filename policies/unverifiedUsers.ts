@@ -13,7 +13,7 @@ export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolic
     return {
         name: UNVERIFIED_USERS,
         displayName: "Users whose MFA could not be verified",
-        description: `Reports each user that ${NON_PRIVILEGED_USER_MFA} or ${PRIVILEGED_USER_MFA} could not verify (Graph unreachable, access denied, throttled, or unreadable stack properties), with the cause. Uses the scope settings of ${NON_PRIVILEGED_USER_MFA}.`,
+        description: "Names every user whose multi-factor authentication could not be verified, and why.",
         enforcementLevel: "advisory",
         severity: "medium",
         tags: ["entra-id", "mfa", "identity", "verification"],
@@ -31,6 +31,11 @@ export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolic
             unverified.forEach((verdict) => (verdict.causes ?? []).forEach((cause) => usersByCause.set(cause, (usersByCause.get(cause) ?? 0) + 1)));
             const shared = new Map([...usersByCause].filter(([, users]) => users > 1).map(([cause], index) => [cause, index + 1]));
             for (const [cause, number] of shared) reportViolation(sharedCauseMessage(cause, number, usersByCause.get(cause)!));
+
+            // A setting the pack had to set aside (an exemption with an impossible date) is said once per run.
+            for (const error of new Set(evaluated.flatMap(({ config }) => config.configurationErrors ?? []))) {
+                reportViolation(`Configuration error in ${NON_PRIVILEGED_USER_MFA}: ${error}.`);
+            }
 
             const problems = new Set<string>();
             for (const { result } of evaluated) {

@@ -1,6 +1,19 @@
 import * as assert from "node:assert/strict";
 import { BUILT_IN_AUTHENTICATION_STRENGTHS, EmulatedConditionalAccessPolicy, FAULT_PATHS, GraphEmulator } from "../emulator/graphEmulator";
-import { AZURE_MANAGEMENT_APP_ID, AZURE_ROLE, conditionalAccessPolicy, guidFrom, roleAssignment, stack, user } from "../fixtures/resources";
+import {
+    AZURE_MANAGEMENT_APP_ID,
+    AZURE_ROLE,
+    conditionalAccessPolicy,
+    directoryRoleAssignment,
+    ENTRA_ROLE_TEMPLATE,
+    group,
+    groupMember,
+    guidFrom,
+    invitation,
+    roleAssignment,
+    stack,
+    user,
+} from "../fixtures/resources";
 import { StackResource } from "../harness";
 import { emulatorPerSuite, MFA_POLICY, PRIVILEGED_POLICY, runPack, sharedCauses, tenantUser, UNVERIFIED_POLICY, unverifiedUserDiagnostics } from "./packUnderTest";
 
@@ -105,5 +118,124 @@ describe("verdicts in tenants configured as real ones are, through the engine pr
             assert.match(run.of(MFA_POLICY)[0].message, /'Require MFA \(stack\)' \(in this stack\) excludes the user \(created by this deployment\)/);
             assert.deepEqual(run.of(UNVERIFIED_POLICY), []);
         });
+    });
+
+    it("passes a new user the stack adds to a group outside it when a tenant policy includes that group", async () => {
+        emulator.upsertGroup({ id: PLATFORM_GROUP_ID, displayName: "Platform", members: [] });
+        emulator.setConditionalAccessPolicies([tenantPolicy("MFA for the platform team", { conditions: { users: { includeGroups: [PLATFORM_GROUP_ID] }, applications: { includeApplications: ["All"] } } })]);
+        const newcomer = user({ name: "newcomer", preview: true });
+        const run = await runPack(emulator, [stack(), newcomer, groupMember({ name: "newcomer-platform", group: PLATFORM_GROUP_ID, member: newcomer, preview: true })]);
+        assert.deepEqual(run.stack, []);
+    });
+
+    it("does not count a policy narrowed by a beta-only condition (device code flow), read with its OData annotations", async () => {
+        emulator.setConditionalAccessODataAnnotations(true);
+        const deviceCodeOnly = tenantPolicy("MFA for device code sign-ins");
+        emulator.setConditionalAccessPolicies([{ ...deviceCodeOnly, conditions: { ...deviceCodeOnly.conditions, authenticationFlows: { transferMethods: "deviceCodeFlow" } } }]);
+        const run = await runPack(emulator, [stack(), ...readerIn("reader")]);
+        const [violation] = run.of(MFA_POLICY);
+        assert.match(violation?.message ?? "", /sign-ins through other authentication flows and authentication transfer are neither challenged nor blocked/);
+        assert.match(violation.message, /'MFA for device code sign-ins' requires MFA only through the device code flow/);
+    });
+
+    describe("guests of many kinds", () => {
+        const notForExternalMembers = tenantPolicy("MFA except external members", {
+            conditions: {
+                users: { includeUsers: ["All"], excludeGuestsOrExternalUsers: { guestOrExternalUserTypes: "b2bCollaborationMember", externalTenants: { "@odata.type": "#microsoft.graph.conditionalAccessAllExternalTenants", membershipKind: "all" } } },
+                applications: { includeApplications: ["All"] },
+            },
+        });
+
+        it("fails an invited external member under a policy that excludes B2B collaboration members, and passes an invited guest", async () => {
+            emulator.setConditionalAccessPolicies([notForExternalMembers]);
+            const member = invitation({ name: "partner-member", userType: "Member" });
+            const guest = invitation({ name: "partner-guest" });
+            for (const invited of [member, guest]) emulator.upsertUser(tenantUser(invited, "disabled"));
+            const run = await runPack(emulator, [stack(), member, guest]);
+            assert.deepEqual(run.of(MFA_POLICY).map((d) => d.urn), [member.urn]);
+            assert.match(run.of(MFA_POLICY)[0].message, /'MFA except external members' excludes guests and external users of the user's kind/);
+        });
+
+        it("tells a local guest outside the stack from an invited one by its profile", async () => {
+            const onlyInvited = tenantPolicy("MFA for B2B guests", {
+                conditions: { users: { includeGuestsOrExternalUsers: { guestOrExternalUserTypes: "b2bCollaborationGuest", externalTenants: { membershipKind: "all" } as never } }, applications: { includeApplications: ["All"] } },
+            });
+            emulator.setConditionalAccessPolicies([onlyInvited]);
+            const localGuest = { id: guidFrom("tenant-user:local-guest"), userPrincipalName: "local-guest@contoso.onmicrosoft.com", userType: "Guest", creationType: null, externalUserState: null, perUserMfaState: "disabled" };
+            const invitedGuest = { id: guidFrom("tenant-user:invited-guest"), userPrincipalName: "partner_fabrikam.com#EXT#@contoso.onmicrosoft.com", userType: "Guest", creationType: "Invitation", externalUserState: "Accepted", perUserMfaState: "disabled" };
+            [localGuest, invitedGuest].forEach((u) => emulator.upsertUser(u as never));
+            const run = await runPack(emulator, [stack(), roleAssignment({ name: "local", principal: localGuest.id, role: AZURE_ROLE.Reader }), roleAssignment({ name: "invited", principal: invitedGuest.id, role: AZURE_ROLE.Reader })]);
+            // The SDK puts the policy description on the first line; the pack's own first line follows.
+            const flagged = run.of(MFA_POLICY).map((d) => d.message.split("\n")[1]);
+            assert.deepEqual(flagged, ["User 'local-guest@contoso.onmicrosoft.com' has no MFA (non-privileged: holds 'Reader')"]);
+        });
+
+        it("does not fail a user outside the stack whose profile cannot be read: it may be disabled or a guest", async () => {
+            emulator.setConditionalAccessPolicies([notForExternalMembers]);
+            const outsider = { id: guidFrom("tenant-user:outsider"), userPrincipalName: "outsider@contoso.onmicrosoft.com", perUserMfaState: "disabled" };
+            emulator.upsertUser(outsider);
+            emulator.faults.inject({ kind: "status", status: 403, code: "Authorization_RequestDenied", path: FAULT_PATHS.userProfile });
+            const run = await runPack(emulator, [stack(), roleAssignment({ name: "outsider", principal: outsider.id, role: AZURE_ROLE.Reader })]);
+            assert.deepEqual(run.of(MFA_POLICY), []);
+            const [diagnostic] = unverifiedUserDiagnostics(run);
+            assert.match(diagnostic?.message ?? "", new RegExp(`User '${outsider.id}': MFA not verified`));
+            assert.match(diagnostic.message, /whether the user is a guest, and of which kind, could not be read: .*HTTP 403.*User\.Read\.All/);
+        });
+    });
+
+    describe("roles", () => {
+        const forAdmins = tenantPolicy("MFA for Global Administrators", { conditions: { users: { includeRoles: [ENTRA_ROLE_TEMPLATE["Global Administrator"]] }, applications: { includeApplications: ["All"] } } });
+
+        it("does not let a role scoped to an administrative unit satisfy a policy that includes the role", async () => {
+            emulator.setConditionalAccessPolicies([forAdmins]);
+            const scoped = user({ name: "unit-admin" });
+            const tenantWide = user({ name: "global-admin" });
+            for (const u of [scoped, tenantWide]) emulator.upsertUser(tenantUser(u, "disabled"));
+            const run = await runPack(emulator, [
+                stack(), scoped, tenantWide,
+                directoryRoleAssignment({ name: "scoped", roleId: ENTRA_ROLE_TEMPLATE["Global Administrator"], principal: scoped, directoryScopeId: `/administrativeUnits/${guidFrom("au:emea")}` }),
+                directoryRoleAssignment({ name: "tenant-wide", roleId: ENTRA_ROLE_TEMPLATE["Global Administrator"], principal: tenantWide }),
+            ]);
+            assert.deepEqual(run.of(PRIVILEGED_POLICY).map((d) => d.urn), [scoped.urn]);
+        });
+
+        it("counts a role the user is eligible for in the tenant (PIM) as one a policy's role exclusion reaches", async () => {
+            emulator.setConditionalAccessPolicies([tenantPolicy("MFA except Global Administrators", { conditions: { users: { includeUsers: ["All"], excludeRoles: [ENTRA_ROLE_TEMPLATE["Global Administrator"]] }, applications: { includeApplications: ["All"] } } })]);
+            const [reader, ...rest] = readerIn("eligible-reader");
+            emulator.setRoleEligibilities(String(reader.outputs.objectId), [{ roleDefinitionId: ENTRA_ROLE_TEMPLATE["Global Administrator"], directoryScopeId: "/" }]);
+            const run = await runPack(emulator, [stack(), reader, ...rest]);
+            assert.match(run.of(MFA_POLICY)[0]?.message ?? "", /'MFA except Global Administrators' excludes a directory role the user holds or may activate/);
+        });
+
+        it("checks the members of a group outside the stack nested in a stack group that holds Owner, and never asks for the group as a user's MFA", async () => {
+            const lead = { id: guidFrom("tenant-user:lead"), userPrincipalName: "lead@contoso.onmicrosoft.com", perUserMfaState: "disabled" };
+            emulator.upsertUser(lead);
+            const contractors = { id: guidFrom("tenant-group:contractors"), displayName: "Contractors", members: [lead.id] };
+            emulator.upsertGroup(contractors);
+            const admins = group({ name: "admins", displayName: "Admins", members: [contractors.id] });
+            const run = await runPack(emulator, [stack(), admins, roleAssignment({ name: "admins-owner", principal: admins, principalType: "Group", role: AZURE_ROLE.Owner })]);
+            const messages = run.of(PRIVILEGED_POLICY).map((d) => d.message);
+            assert.equal(messages.length, 1, messages.join("\n"));
+            assert.match(messages[0], /User 'lead@contoso.onmicrosoft.com' has no MFA \(privileged: holds 'Owner'\)/);
+            assert.ok(!emulator.requests.some((r) => (r.subRequests ?? []).some((sub) => sub.url.includes(`${contractors.id}/authentication/requirements`))));
+        });
+
+        it("merges two User resources with the same object id into one user holding both roles", async () => {
+            const twin = user({ name: "twin" });
+            const copy = user({ name: "twin-copy", objectId: String(twin.outputs.objectId), upn: "twin@contoso.onmicrosoft.com" });
+            emulator.upsertUser(tenantUser(twin, "disabled"));
+            const run = await runPack(emulator, [stack(), twin, copy, roleAssignment({ name: "reader", principal: copy, role: AZURE_ROLE.Reader }), roleAssignment({ name: "owner", principal: twin, role: AZURE_ROLE.Owner })]);
+            assert.deepEqual(run.of(MFA_POLICY), []);
+            assert.equal(run.of(PRIVILEGED_POLICY).length, 1);
+        });
+    });
+
+    it("sets aside an exemption whose expiry is not a calendar date, and says so once", async () => {
+        const resources = [stack(), ...readerIn("reader")];
+        const run = await runPack(emulator, resources, { config: { [MFA_POLICY]: { exemptions: [{ user: "reader@contoso.onmicrosoft.com", reason: "Emergency access", expires: "2027-02-30" }] } } });
+        assert.equal(run.of(MFA_POLICY).length, 1);
+        const errors = run.of(UNVERIFIED_POLICY).filter((d) => /Configuration error/.test(d.message));
+        assert.equal(errors.length, 1);
+        assert.match(errors[0].message, /exemption for 'reader@contoso.onmicrosoft.com' has expires '2027-02-30', which is not a calendar date/);
     });
 });
