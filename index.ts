@@ -22,6 +22,7 @@ const dependencies: PolicyDependencies = {
     catalog: builtInRoleCatalog,
     now: () => new Date(),
     env: process.env,
+    analyzeTimeSettings: {},
     // CI report files (ENTRA_MFA_GUARD_REPORT, GITHUB_STEP_SUMMARY), rewritten as each rule completes.
     onEvaluated: async (results) => {
         const report = reportFrom(results, { version, graphBaseUrl: graphRootFor(process.env, results[0]?.config.cloud), env: process.env, now: new Date() });
@@ -39,7 +40,7 @@ const evaluator = new StackEvaluator(dependencies);
 const policies = [
     nonPrivilegedUserMfa(dependencies, evaluator),
     privilegedUserMfa(dependencies, evaluator),
-    unverifiedUsers(evaluator),
+    unverifiedUsers(evaluator, dependencies.analyzeTimeSettings),
     conditionalAccessMfaEnforced(),
     privilegedAssignmentMfaCoverage(dependencies),
 ];

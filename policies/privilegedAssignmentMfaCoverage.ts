@@ -43,6 +43,7 @@ export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies
             const kind = resourceKindOf(args.type);
             if (!kind || !ASSIGNMENT_KINDS.has(kind)) return;
             const config = readMfaPolicyConfig(args.getConfig<Record<string, unknown>>());
+            if (dependencies.analyzeTimeSettings) dependencies.analyzeTimeSettings.config = config;
             const props = copyPropertyBag(args.props, (error) => error instanceof UnknownValueError, READ_PROPERTIES[kind]);
             const inventory = buildInventory([{ urn: args.urn, type: args.type, name: args.name, props, propertyDependencies: {} }], dependencies.catalog);
             // A user this deployment creates has no MFA state to read yet; the stack rule speaks for it.

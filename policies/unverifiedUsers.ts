@@ -1,5 +1,5 @@
 import { StackValidationPolicy } from "@pulumi/policy";
-import { NON_PRIVILEGED_USER_MFA, PRIVILEGED_USER_MFA, UNVERIFIED_USERS } from "./config";
+import { MfaPolicyConfig, NON_PRIVILEGED_USER_MFA, PRIVILEGED_ASSIGNMENT_MFA_COVERAGE, PRIVILEGED_USER_MFA, UNVERIFIED_USERS } from "./config";
 import { REQUIRED_PERMISSION } from "./graph/perUserMfa";
 import { problemMessage, reportedOn, sharedCauseMessage, unverifiedMessage } from "./report/messages";
 import { StackEvaluator } from "./evidence/stackEvaluation";
@@ -9,7 +9,7 @@ import { StackEvaluator } from "./evidence/stackEvaluation";
  * unreadable properties) is a verdict of its own: it neither passes nor fails a user. Advisory by
  * default so a Graph outage does not block deployments; set it to mandatory to block until verified.
  */
-export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolicy {
+export function unverifiedUsers(evaluator: StackEvaluator, analyzeTimeSettings?: { config?: MfaPolicyConfig }): StackValidationPolicy {
     return {
         name: UNVERIFIED_USERS,
         displayName: "Users whose MFA could not be verified",
@@ -37,6 +37,14 @@ export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolic
                 reportViolation(`Configuration error in ${NON_PRIVILEGED_USER_MFA}: ${error}.`);
             }
 
+            const differing = settingsThatDiffer(analyzeTimeSettings?.config, evaluated[0]?.config);
+            if (differing.length > 0) {
+                reportViolation(
+                    `${PRIVILEGED_ASSIGNMENT_MFA_COVERAGE} ran with settings that differ from ${NON_PRIVILEGED_USER_MFA}'s: ${differing.join(", ")}.\n` +
+                        `  Pulumi gives each policy its own config; set these on both so the early warnings and the verdicts agree.`,
+                );
+            }
+
             const problems = new Set<string>();
             for (const { result } of evaluated) {
                 if (!("evaluation" in result)) {
@@ -54,4 +62,11 @@ export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolic
             }
         },
     };
+}
+
+/** The settings both the stack rules and the Analyze-time advisory decide with, where they differ. */
+function settingsThatDiffer(analyzeTime: MfaPolicyConfig | undefined, stackRules: MfaPolicyConfig | undefined): string[] {
+    if (!analyzeTime || !stackRules) return [];
+    const shared = ["acceptedEvidence", "conditionalAccessApplications", "privilegedRolePatterns", "useEntraPrivilegedLabel", "exemptions", "includeGuests", "includeDisabledAccounts", "cloud"] as const;
+    return shared.filter((key) => JSON.stringify(analyzeTime[key]) !== JSON.stringify(stackRules[key]));
 }

@@ -14,6 +14,8 @@ export interface PolicyDependencies {
     catalog: RoleCatalog;
     now: () => Date;
     env: NodeJS.ProcessEnv;
+    /** The settings the Analyze-time advisory last ran with, to compare with the stack rules' own. */
+    analyzeTimeSettings?: { config?: MfaPolicyConfig };
     /** Called with every rule evaluated so far for a stack, each time one completes (CI report files). */
     onEvaluated?: (results: RuleResults) => void | Promise<void>;
 }

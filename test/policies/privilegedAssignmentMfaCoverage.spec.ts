@@ -53,6 +53,17 @@ describe("entra-privileged-assignment-mfa-coverage, through the engine protocol"
         assert.deepEqual(await warningsFor(contributor, { privilegedRolePatterns: ["Owner"] }), []);
     });
 
+    it("says once when its settings differ from the stack rules', since Pulumi configures each policy apart", async () => {
+        inTenant("enforced");
+        const assignment = roleAssignment({ name: "owner", principal, role: AZURE_ROLE.Owner });
+        const differing = await runPack(emulator, [assignment], { config: { [POLICY]: { privilegedRolePatterns: ["Owner"] } } as never });
+        const notes = differing.stack.filter((d) => /ran with settings that differ/.test(d.message));
+        assert.equal(notes.length, 1);
+        assert.match(notes[0].message, /entra-privileged-assignment-mfa-coverage ran with settings that differ from entra-non-privileged-user-mfa's: privilegedRolePatterns\./);
+        const same = await runPack(emulator, [assignment], { config: { [POLICY]: { privilegedRolePatterns: ["Owner"] }, "entra-non-privileged-user-mfa": { privilegedRolePatterns: ["Owner"] } } as never });
+        assert.deepEqual(same.stack.filter((d) => /ran with settings that differ/.test(d.message)), []);
+    });
+
     it("stays silent when it cannot know: a user the tenant does not answer for", async () => {
         assert.deepEqual(await warningsFor(roleAssignment({ name: "owner", principal, role: AZURE_ROLE.Owner })), []);
     });
