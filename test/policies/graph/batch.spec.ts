@@ -309,13 +309,14 @@ describe("BatchRunner.getAll", () => {
 
         it("gives the requests still waiting the budget error and sends nothing after the deadline", async () => {
             const clock = new FakeClock();
-            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [reply(429, undefined, { "retry-after": "3" })] }, outer: [ANSWER_EACH, slowly(clock, 5000)] }, clock);
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [reply(429, undefined, { "retry-after": "1" })] }, outer: [ANSWER_EACH, slowly(clock, 5000)] }, clock);
             const runner = new BatchRunner(transport, runOptions({ deadline: 4000, batchSize: 1, maxBatchesInFlight: 1 }), clock);
 
             const outcomes = await runner.getAll(pathsOf(3));
 
-            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 4000), batchSent(0, [pathOf(2)], 4000)]);
-            assert.equal(clock.now(), 5000);
+            // The 429's Retry-After holds back the next request too; that one then outlives the deadline.
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 4000), batchSent(1000, [pathOf(2)], 3000)]);
+            assert.equal(clock.now(), 6000);
             assertFailure(outcomes.get(pathOf(1)), "timeout", "the verification time budget ran out before Graph answered (last answer: HTTP 429)");
             assertStatus(outcomes.get(pathOf(2)), 200);
             assertFailure(outcomes.get(pathOf(3)), "timeout", "the verification time budget ran out before Graph answered");
