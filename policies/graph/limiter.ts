@@ -125,9 +125,8 @@ export class ThrottleLimiter {
         if (throttled.length > 0 && batch.limit === "identityAndAccess" && this.budget === undefined) {
             this.fittedAt = now;
             this.lastCutAt = now;
-            const fitted = this.acceptedSentWithin(now - windowMs, now);
-            this.recoveryStep = Math.max(1, Math.ceil(fitted * this.options.throttleRecoveryShare));
-            this.budget = Math.max(this.options.throttleMinUnitsPerWindow, fitted);
+            this.budget = Math.max(this.options.throttleMinUnitsPerWindow, this.acceptedSentWithin(now - windowMs, now));
+            this.recoveryStep = Math.ceil(this.budget * this.options.throttleRecoveryShare);
             this.grownUntil = now;
         } else if (throttled.length > 0 && batch.limit === "identityAndAccess" && batch.sentAt >= this.lastCutAt) {
             this.lastCutAt = now;
