@@ -26,10 +26,9 @@ export interface GraphOptions {
     /** Each window without a 429 grows the budget by this share of the first fit (additive increase). */
     throttleRecoveryShare: number;
     /**
-     * The budget is never fitted or cut below this: the smallest tenant's budget, 3,500 units per
-     * 10 s (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits).
-     * A 429 before we spent that much came from other clients of the app or from a fault, not from
-     * our pace; below it, the shared Retry-After pause alone paces the lanes.
+     * The budget is never fitted or cut below one round of full lanes (20 x 8), so the lanes can
+     * always send at least once a window; a smaller share of the app's budget is paced by the
+     * shared Retry-After pause alone.
      */
     throttleMinUnitsPerWindow: number;
 }
@@ -45,5 +44,5 @@ export const GRAPH_DEFAULTS = {
     throttleWindowMs: 10_000,
     throttleBackoffFactor: 0.8,
     throttleRecoveryShare: 0.05,
-    throttleMinUnitsPerWindow: 3_500,
+    throttleMinUnitsPerWindow: 160,
 } satisfies GraphOptions;

@@ -244,7 +244,9 @@ describe("BatchRunner.getAll", () => {
             const throttled = reply(429, { error: { code: "TooManyRequests" } }, { "Retry-After": "2" });
             // Lane A's first batch is answered at 100 ms, lanes B to H at 150 ms: all of them had more to send.
             const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [throttled] }, outer: [slowly(clock, 100), ...slowSteps(clock, 7, 150), ...slowSteps(clock, 30, 100)] }, clock);
-            const runner = new BatchRunner(transport, runOptions(), clock);
+            // A budget far above what this run spends, so only the pause holds the lanes back.
+            const throttle = new ThrottleLimiter({ ...GRAPH_DEFAULTS, throttleMinUnitsPerWindow: 8000 });
+            const runner = new BatchRunner(transport, runOptions({ throttle }), clock);
 
             const outcomes = await runner.getAll(pathsOf(400));
 
@@ -262,7 +264,7 @@ describe("BatchRunner.getAll", () => {
             const clock = new FakeClock();
             const throttled = reply(429, undefined, { "Retry-After": "2" });
             const transport = new FakeGraphTransport({ perUrl: { [pathOf("a1")]: [throttled] }, outer: [slowly(clock, 100), ...slowSteps(clock, 40, 150)] }, clock);
-            const throttle = new ThrottleLimiter(GRAPH_DEFAULTS);
+            const throttle = new ThrottleLimiter({ ...GRAPH_DEFAULTS, throttleMinUnitsPerWindow: 8000 });
             const runnerA = new BatchRunner(transport, runOptions({ throttle, maxBatchesInFlight: 1 }), clock);
             const runnerB = new BatchRunner(transport, runOptions({ throttle, maxBatchesInFlight: 1 }), clock);
 

@@ -145,11 +145,10 @@ describe("ThrottleLimiter", () => {
         assert.equal(limiter.sendableAt("identityAndAccess", 20, 1100), 1100);
     });
 
-    it("keeps the default floor: a 429 after a few hundred units still lets full lanes go once its pause ends", () => {
+    it("never fits the default budget below one round of full lanes", () => {
         const limiter = new ThrottleLimiter(GRAPH_DEFAULTS);
-        exchange(limiter, 0, 100, 160, 20, 2000);
+        exchange(limiter, 0, 100, 40, 20, 2000);
 
-        assert.equal(limiter.unitsPerWindow(100), 3500);
-        assert.equal(limiter.sendableAt("identityAndAccess", 160, 150), 2100);
+        assert.equal(limiter.unitsPerWindow(100), GRAPH_DEFAULTS.batchSize * GRAPH_DEFAULTS.maxBatchesInFlight);
     });
 });
