@@ -50,8 +50,8 @@ export interface SentUnits {
  *   whether Graph counts in a sliding window, a fixed window or a bucket, where AIMD on a rate
  *   alone would probe past the budget again and again, each probe costing a pause;
  * - because other clients of the same app share the budget, the fit still adapts: another 429
- *   cuts it (multiplicative decrease, once per congestion), each quiet window grows it
- *   (additive increase), so it follows a budget that others stop or start using.
+ *   cuts it (multiplicative decrease, once per congestion), each quiet window grows it back
+ *   towards the fit (additive increase), so it follows a budget that others start or stop using.
  * Units stay in the window until their answer came back plus the window, not from when they were
  * sent: Graph counted them somewhere in between, and only the later bound never runs ahead of it.
  */
@@ -65,6 +65,8 @@ export class ThrottleLimiter {
     private fittedAt: number | undefined;
     private grownUntil = 0;
     private recoveryStep = 0;
+    /** The largest budget Graph has shown us: growth returns to it, never past it. */
+    private ceiling = 0;
 
     constructor(private readonly options: LimiterOptions) {}
 
@@ -126,6 +128,7 @@ export class ThrottleLimiter {
             this.fittedAt = now;
             this.lastCutAt = now;
             this.budget = Math.max(this.options.throttleMinUnitsPerWindow, this.acceptedSentWithin(now - windowMs, now));
+            this.ceiling = this.budget;
             this.recoveryStep = Math.ceil(this.budget * this.options.throttleRecoveryShare);
             this.grownUntil = now;
         } else if (throttled.length > 0 && batch.limit === "identityAndAccess" && batch.sentAt >= this.lastCutAt) {
@@ -134,6 +137,7 @@ export class ThrottleLimiter {
             this.grownUntil = now;
         } else if (lateForTheFit) {
             this.budget! += batch.accepted;
+            this.ceiling = this.budget!;
         }
         this.sent = this.sent.filter((entry) => entry.answeredAt === undefined || entry.answeredAt + windowMs > now);
     }
@@ -152,12 +156,16 @@ export class ThrottleLimiter {
         return this.sent.filter((batch) => batch.answeredAt !== undefined && batch.sentAt > from && batch.sentAt <= to).reduce((sum, batch) => sum + batch.accepted!, 0);
     }
 
-    /** Additive increase: each whole window without a cut grows the budget by one step. */
+    /**
+     * Additive increase: each whole window without a cut grows the budget by one step, back up to
+     * the fit. Probing past the fit would buy a 429 and a pause of up to a window for nothing
+     * unless the tenant's budget itself grew, which its size decides.
+     */
     private grow(now: number): void {
         if (this.budget === undefined) return;
         const windows = Math.floor((now - this.grownUntil) / this.options.throttleWindowMs);
         if (windows <= 0) return;
-        this.budget += windows * this.recoveryStep;
+        this.budget = Math.min(this.ceiling, this.budget + windows * this.recoveryStep);
         this.grownUntil += windows * this.options.throttleWindowMs;
     }
 }

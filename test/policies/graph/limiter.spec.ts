@@ -128,6 +128,15 @@ describe("ThrottleLimiter", () => {
         assert.equal(limiter.unitsPerWindow(42_100), 144);
     });
 
+    it("grows back to the fit and no further", () => {
+        const limiter = new ThrottleLimiter(options);
+        exchange(limiter, 0, 100, 200, 40, 1000);
+        exchange(limiter, 2000, 2100, 20, 20, 1000);
+
+        assert.equal(limiter.unitsPerWindow(62_100), 160);
+        assert.equal(limiter.unitsPerWindow(200_000), 160);
+    });
+
     it("never fits or cuts the budget below its floor", () => {
         const limiter = new ThrottleLimiter(options);
         exchange(limiter, 0, 100, 4, 4, 1000);
