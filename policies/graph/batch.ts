@@ -85,7 +85,7 @@ export class BatchRunner {
                     await this.clock.sleep(Math.max(1, Math.min(wakeAt, deadline) - now));
                     continue;
                 }
-                takeAll(queue, (r) => ready.includes(r));
+                removeSent(queue, ready);
                 inFlight++;
                 const sent = this.throttle.send(ready[0].limit, ready.length, now);
                 try {
@@ -179,6 +179,15 @@ function readyOfOneLimit(queue: readonly PendingRequest[], now: number, max: num
         if (request.notBefore <= now && (ready.length === 0 || request.limit === ready[0].limit)) ready.push(request);
     }
     return ready;
+}
+
+/** Removes `sent` from `queue`, in place; they are near its front, so this is cheap for a long queue. */
+function removeSent(queue: PendingRequest[], sent: readonly PendingRequest[]): void {
+    const removing = new Set(sent);
+    for (let i = 0; removing.size > 0 && i < queue.length; ) {
+        if (removing.delete(queue[i])) queue.splice(i, 1);
+        else i++;
+    }
 }
 
 /** Removes from `queue`, in place, the requests `taken` picks, and returns them. */
