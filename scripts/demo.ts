@@ -40,17 +40,20 @@ async function main(): Promise<void> {
     const config = readPolicyPackConfig(configPath);
     const userReport = process.env[REPORT_FILE_VARIABLE]?.trim() ? path.resolve(USER_CWD, process.env[REPORT_FILE_VARIABLE]!.trim()) : undefined;
 
-    const resources = await stackOfProgram({ program: EXAMPLE_PROGRAM, project: DEMO_PROJECT, stack: DEMO_STACK, config: demoStackConfig, providers: demoProviders });
     const emulator = await startGraphEmulator({ users: demoTenantUsers, conditionalAccessPolicies: demoConditionalAccessPolicies, latencyMs: 40 });
     const scratch = mkdtempSync(path.join(os.tmpdir(), "entra-mfa-guard-demo-"));
     // The table needs JSON; a .sarif or .md report is written from it afterwards by the pack's own writer.
     const jsonReport = userReport && formatForPath(userReport) === "json" ? userReport : path.join(scratch, "report.json");
     const setAside = Object.keys(process.env).filter((name) => /^(AZURE|ARM)_/.test(name) && !HONOURED_AZURE_VARIABLES.has(name));
-    const pack = await launchPolicyPack({
+    const starting = launchPolicyPack({
         packDir: ROOT,
         env: { ...Object.fromEntries(setAside.map((name) => [name, undefined])), ...emulator.env(), [REPORT_FILE_VARIABLE]: jsonReport },
         stack: { project: DEMO_PROJECT, stack: DEMO_STACK },
     });
+    // The example program runs here while the pack process starts.
+    const program = stackOfProgram({ program: EXAMPLE_PROGRAM, project: DEMO_PROJECT, stack: DEMO_STACK, config: demoStackConfig, providers: demoProviders });
+    program.catch(() => undefined);
+    const pack = await starting;
     try {
         const info = await pack.analyzerInfo();
         try {
@@ -58,6 +61,7 @@ async function main(): Promise<void> {
         } catch (error) {
             throw new Error(`${path.relative(USER_CWD, configPath)} is not a valid policy pack config for this pack; \`pulumi preview\` would stop with:\n${(error as Error).message}`);
         }
+        const resources = await program;
         console.log(`Previewing update (${DEMO_STACK}) of examples/index.ts with policy pack ${info.name}@v${info.version}, against the Graph emulator at ${emulator.url}`);
         console.log(`(pack started in ${Math.round(pack.startMs)} ms; --policy-pack-config ${path.relative(USER_CWD, configPath)})`);
         if (setAside.length > 0) console.log(`(set aside for the emulator's sign-in: ${setAside.sort().join(", ")})`);
