@@ -15,6 +15,8 @@ import { unverifiedUsers } from "./policies/unverifiedUsers";
 // bin/index.js -> the pack's package.json, as the SDK itself reads its version.
 const { version } = JSON.parse(readFileSync(path.join(__dirname, "..", "package.json"), "utf8")) as { version: string };
 const summary = {};
+/** Report-file problems already printed: the files are rewritten as each rule completes, a problem is said once. */
+const reportErrorsSaid = new Set<string>();
 const dependencies: PolicyDependencies = {
     evidence: graphMfaEvidence(),
     catalog: builtInRoleCatalog,
@@ -25,7 +27,10 @@ const dependencies: PolicyDependencies = {
         const report = reportFrom(results, { version, graphBaseUrl: graphRootFor(process.env, results[0]?.config.cloud), env: process.env, now: new Date() });
         const outcome = await writeReports(report, process.env, { policies, summary });
         // stdout lines after the port line reach `pulumi preview` as info diagnostics.
-        outcome.errors.forEach((error) => console.log(`entra-mfa-guard: ${error}`));
+        for (const error of outcome.errors.filter((e) => !reportErrorsSaid.has(e))) {
+            reportErrorsSaid.add(error);
+            console.log(`entra-mfa-guard: ${error}`);
+        }
     },
 };
 const evaluator = new StackEvaluator(dependencies);

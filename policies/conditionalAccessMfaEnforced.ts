@@ -1,6 +1,6 @@
 import { ResourceValidationPolicy, UnknownValueError } from "@pulumi/policy";
 import { CONDITIONAL_ACCESS_MFA_ENFORCED } from "./config";
-import { conditionalAccessPolicyFromStack } from "./evidence/conditionalAccess";
+import { conditionalAccessPolicyFromStack, isMeantToRequireMfa, NO_STACK_REFERENCES } from "./evidence/conditionalAccess";
 import { copyPropertyBag } from "./inventory/propertyValues";
 import { resourceKindOf } from "./inventory/resourceTypes";
 
@@ -44,9 +44,8 @@ export function conditionalAccessMfaEnforced(): ResourceValidationPolicy {
         validateResource: (args, reportViolation) => {
             if (resourceKindOf(args.type) !== "conditionalAccessPolicy") return;
             const props = copyPropertyBag(args.props, (error) => error instanceof UnknownValueError);
-            const policy = conditionalAccessPolicyFromStack({ urn: args.urn, type: args.type, name: args.name, props, propertyDependencies: {} }, []);
-            const requiresMfa = policy.grant.builtInControls.some((c) => c.toLowerCase() === "mfa") || policy.grant.authenticationStrengthId !== undefined;
-            if (!requiresMfa) return;
+            const policy = conditionalAccessPolicyFromStack({ urn: args.urn, type: args.type, name: args.name, props, propertyDependencies: {} }, NO_STACK_REFERENCES);
+            if (!isMeantToRequireMfa(policy)) return;
             if (policy.state === "disabled") {
                 reportViolation(`Conditional Access policy '${policy.displayName}' requires MFA but is disabled, so it requires MFA of nobody.`);
             } else if (policy.state === "enabledForReportingButNotEnforced") {
@@ -54,7 +53,7 @@ export function conditionalAccessMfaEnforced(): ResourceValidationPolicy {
             }
             const { allowedExclusions = [] } = args.getConfig<Partial<ExclusionConfig>>();
             const allowed = new Set(allowedExclusions.map((e) => e.id.toLowerCase()));
-            const unexplained = [...policy.users.exclude, ...policy.groups.exclude].filter((id) => !allowed.has(id) && id !== "none");
+            const unexplained = [...policy.exclude.users.values, ...policy.exclude.groups.values].filter((id) => !allowed.has(id) && id !== "none");
             if (unexplained.length > 0) {
                 reportViolation(
                     `Conditional Access policy '${policy.displayName}' excludes ${unexplained.join(", ")} from MFA with no reason recorded; ` +

@@ -26,6 +26,8 @@ export interface MfaPolicyConfig {
     cloud?: CloudName;
     /** How long the pack may spend asking Graph in one stack evaluation. */
     verificationBudgetSeconds: number;
+    /** What in the config was set aside as wrong, one sentence each, for the user to fix. */
+    configurationErrors: string[];
 }
 
 export interface Exemption {
@@ -46,6 +48,7 @@ export const DEFAULT_CONFIG: MfaPolicyConfig = {
     includeGuests: true,
     includeDisabledAccounts: false,
     verificationBudgetSeconds: 120,
+    configurationErrors: [],
 };
 
 /** The policy's `configSchema`: Pulumi validates users' config against it and fills the defaults. */
@@ -125,17 +128,38 @@ export function readMfaPolicyConfig(raw: Record<string, unknown>): MfaPolicyConf
     const budget = raw.verificationBudgetSeconds;
     const cloud = CLOUD_NAMES.find((name) => name === raw.cloud);
     const evidence = strings(raw.acceptedEvidence)?.filter((e): e is EvidenceSourceName => (EVIDENCE_SOURCES as readonly string[]).includes(e));
+    const configurationErrors: string[] = [];
+    const exemptions = Array.isArray(raw.exemptions) ? raw.exemptions.filter(isExemption) : DEFAULT_CONFIG.exemptions;
     return {
         acceptedEvidence: evidence ? EVIDENCE_SOURCES.filter((e) => evidence.includes(e)) : DEFAULT_CONFIG.acceptedEvidence,
         conditionalAccessApplications: strings(raw.conditionalAccessApplications)?.length ? strings(raw.conditionalAccessApplications)! : DEFAULT_CONFIG.conditionalAccessApplications,
         privilegedRolePatterns: strings(raw.privilegedRolePatterns) ?? DEFAULT_CONFIG.privilegedRolePatterns,
         useEntraPrivilegedLabel: boolean(raw.useEntraPrivilegedLabel, DEFAULT_CONFIG.useEntraPrivilegedLabel),
-        exemptions: Array.isArray(raw.exemptions) ? raw.exemptions.filter(isExemption) : DEFAULT_CONFIG.exemptions,
+        exemptions: exemptions.filter((exemption) => {
+            if (exemption.expires === undefined || isCalendarDate(exemption.expires)) return true;
+            configurationErrors.push(`exemption for '${exemption.user}' has expires '${exemption.expires}', which is not a calendar date (YYYY-MM-DD); the exemption does not count`);
+            return false;
+        }),
         includeGuests: boolean(raw.includeGuests, DEFAULT_CONFIG.includeGuests),
         includeDisabledAccounts: boolean(raw.includeDisabledAccounts, DEFAULT_CONFIG.includeDisabledAccounts),
         ...(cloud ? { cloud } : {}),
         verificationBudgetSeconds: typeof budget === "number" && budget > 0 ? budget : DEFAULT_CONFIG.verificationBudgetSeconds,
+        configurationErrors,
     };
+}
+
+/**
+ * Whether `text` is a day that exists, as `YYYY-MM-DD`. The schema's pattern lets `2027-02-30`
+ * through, which `Date` rolls over into March, and `2026-13-01`, which it cannot read at all.
+ */
+export function isCalendarDate(text: string): boolean {
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+    if (!match) return false;
+    const [year, month, day] = match.slice(1).map(Number);
+    const date = new Date(0);
+    // setUTCFullYear, unlike Date.UTC, does not read years 0-99 as 1900-1999.
+    date.setUTCFullYear(year, month - 1, day);
+    return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
 }
 
 function isExemption(value: unknown): value is Exemption {

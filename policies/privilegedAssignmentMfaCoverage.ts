@@ -1,15 +1,15 @@
 import { ResourceValidationPolicy, UnknownValueError } from "@pulumi/policy";
-import { DEFAULT_CONFIG, PRIVILEGED_ASSIGNMENT_MFA_COVERAGE, PRIVILEGED_USER_MFA } from "./config";
-import { ConditionalAccessPolicy, conditionalAccessPolicyFromGraph, coverageOf } from "./evidence/conditionalAccess";
-import { buildInventory, describeRole } from "./inventory/buildInventory";
-import { copyPropertyBag } from "./inventory/propertyValues";
-import { resourceKindOf, ResourceKind } from "./inventory/resourceTypes";
-import { classifyUser, roleNameMatcher } from "./roles/classify";
+import { mfaPolicyConfigSchema, PRIVILEGED_ASSIGNMENT_MFA_COVERAGE, PRIVILEGED_USER_MFA, readMfaPolicyConfig } from "./config";
+import { evaluateUsers } from "./evidence/evaluate";
 import { PolicyDependencies } from "./evidence/stackEvaluation";
+import { buildInventory } from "./inventory/buildInventory";
+import { copyPropertyBag } from "./inventory/propertyValues";
+import { READ_PROPERTIES, resourceKindOf, ResourceKind } from "./inventory/resourceTypes";
+import { evidenceSummary, nameOf, ruleClause } from "./report/messages";
 
 /**
- * How long an early warning may wait for the tenant's policies. It must never hold a preview up:
- * if Graph is slower, the warning stays silent and the stack policies decide within their budget.
+ * How long an early warning may wait for Graph. It must never hold a preview up: if Graph is
+ * slower, the warning stays silent and the stack policies decide within their budget.
  */
 const ANALYZE_TIME_BUDGET_MS = 1_500;
 
@@ -22,53 +22,44 @@ const ASSIGNMENT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>([
 ]);
 
 /**
- * An early warning, at `Analyze` time on the one assignment: it gives a user a privileged role,
- * and no enabled Conditional Access policy of the tenant requires MFA of that user. Group
- * memberships are not read here; `entra-privileged-user-mfa` decides with every piece of evidence
- * at the end of the preview. When the tenant's policies cannot be read, it stays silent rather
- * than warn on a guess.
+ * An early warning, at `Analyze` time on the one assignment: it makes an existing user privileged,
+ * and the evidence the stack rules accept shows no MFA for that user. It decides with the same
+ * settings and the same evidence as `entra-privileged-user-mfa`, but sees only this resource, so
+ * it speaks only when that rule's answer for the user would be "no MFA" on its own; whenever it
+ * cannot know (a user created by this deployment, a fact Graph did not give in time), it is silent.
  */
 export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies): ResourceValidationPolicy {
-    // Read once per process, success or not: one slow read must not be paid per assignment.
-    let tenantPolicies: Promise<ConditionalAccessPolicy[] | undefined> | undefined;
-    const readTenantPolicies = () =>
-        (tenantPolicies ??= dependencies.evidence
-            .conditionalAccessPolicies({ deadline: dependencies.now().getTime() + ANALYZE_TIME_BUDGET_MS })
-            .then((answer) => (answer.kind === "value" ? answer.value.map(conditionalAccessPolicyFromGraph) : undefined))
-            .catch(() => undefined));
     return {
         name: PRIVILEGED_ASSIGNMENT_MFA_COVERAGE,
-        displayName: "Privileged role assignments are covered by a Conditional Access policy requiring MFA",
-        description: `Warns when a role assignment gives a user a privileged role and no enabled Conditional Access policy of the tenant requires MFA of that user. ${PRIVILEGED_USER_MFA} checks the user's MFA itself.`,
+        displayName: "Privileged role assignments go to users with MFA",
+        description: `Warns, as each resource is analyzed, when a role assignment makes an existing user privileged (by privilegedRolePatterns) and the accepted evidence shows no MFA for that user. ${PRIVILEGED_USER_MFA} decides at the end of the preview.`,
         enforcementLevel: "advisory",
         severity: "high",
         tags: ["entra-id", "mfa", "privileged-access", "conditional-access"],
         url: "https://learn.microsoft.com/entra/identity/conditional-access/policy-old-require-mfa-admin",
-        remediationSteps: "Require MFA for privileged roles with a Conditional Access policy (Microsoft's template 'Require multifactor authentication for admins').",
+        remediationSteps: "Require MFA for privileged roles with a Conditional Access policy (Microsoft's template 'Require multifactor authentication for admins'), or turn on per-user MFA for the user.",
+        configSchema: mfaPolicyConfigSchema,
         validateResource: async (args, reportViolation) => {
             const kind = resourceKindOf(args.type);
             if (!kind || !ASSIGNMENT_KINDS.has(kind)) return;
-            const props = copyPropertyBag(args.props, (error) => error instanceof UnknownValueError);
+            const config = readMfaPolicyConfig(args.getConfig<Record<string, unknown>>());
+            const props = copyPropertyBag(args.props, (error) => error instanceof UnknownValueError, READ_PROPERTIES[kind]);
             const inventory = buildInventory([{ urn: args.urn, type: args.type, name: args.name, props, propertyDependencies: {} }], dependencies.catalog);
-            const rules = { isPrivilegedRoleName: roleNameMatcher(DEFAULT_CONFIG.privilegedRolePatterns), useEntraPrivilegedLabel: false };
-            const privileged = inventory.users.filter((user) => classifyUser(user, rules).privileged);
-            if (privileged.length === 0) return;
-            const policies = await readTenantPolicies();
-            if (!policies) return;
-            for (const user of privileged) {
-                const facts = {
-                    objectId: user.objectId,
-                    isGuest: false,
-                    groupIds: new Set<string>(),
-                    roleTemplateIds: new Set(user.roles.map((r) => r.templateId).filter((t): t is string => !!t)),
-                    stackGroupUrns: new Set<string>(),
-                    groupNames: new Map<string, string>(),
-                };
-                if (policies.some((policy) => coverageOf(policy, facts, DEFAULT_CONFIG.conditionalAccessApplications).covers)) continue;
-                const roles = classifyUser(user, rules).privilegedRoles.map(describeRole).join(", ");
+            // A user this deployment creates has no MFA state to read yet; the stack rule speaks for it.
+            if (inventory.users.every((user) => user.isNew || !user.objectId)) return;
+            const now = dependencies.now();
+            let evaluation;
+            try {
+                evaluation = await evaluateUsers(inventory, { config, evidence: dependencies.evidence, now, deadline: now.getTime() + ANALYZE_TIME_BUDGET_MS }, new Set(["privileged"] as const));
+            } catch {
+                return;
+            }
+            for (const verdict of evaluation.verdicts) {
+                if (verdict.kind !== "noncompliant" || verdict.user.isNew) continue;
                 reportViolation(
-                    `This assignment gives user ${user.objectId} the privileged role ${roles}, and no enabled Conditional Access policy of the tenant requires MFA of that user. ` +
-                        `${PRIVILEGED_USER_MFA} checks the user's own MFA at the end of the preview; a Conditional Access policy requiring MFA for privileged roles would cover every such user.`,
+                    `This assignment gives user ${nameOf(verdict.user)} a privileged role without MFA (${ruleClause(verdict)})\n` +
+                        `  - ${evidenceSummary(verdict)}\n` +
+                        `  ${PRIVILEGED_USER_MFA} decides at the end of the preview; a Conditional Access policy requiring MFA for privileged roles covers every such user.`,
                 );
             }
         },

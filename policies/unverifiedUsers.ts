@@ -1,7 +1,7 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { NON_PRIVILEGED_USER_MFA, PRIVILEGED_USER_MFA, UNVERIFIED_USERS } from "./config";
 import { REQUIRED_PERMISSION } from "./graph/perUserMfa";
-import { problemMessage, reportedOn, unverifiedMessage } from "./report/messages";
+import { problemMessage, reportedOn, sharedCauseMessage, unverifiedMessage } from "./report/messages";
 import { StackEvaluator } from "./evidence/stackEvaluation";
 
 /**
@@ -25,16 +25,21 @@ export function unverifiedUsers(evaluator: StackEvaluator): StackValidationPolic
         ].join("\n"),
         validateStack: async (args, reportViolation) => {
             const evaluated = await evaluator.evaluated(args.resources);
+            const unverified = evaluated.flatMap(({ result }) => ("evaluation" in result ? result.evaluation.verdicts.filter((v) => v.kind === "unverified") : []));
+            // A cause shared by several users (no sign-in, a missing permission) is said once, numbered.
+            const usersByCause = new Map<string, number>();
+            unverified.forEach((verdict) => (verdict.causes ?? []).forEach((cause) => usersByCause.set(cause, (usersByCause.get(cause) ?? 0) + 1)));
+            const shared = new Map([...usersByCause].filter(([, users]) => users > 1).map(([cause], index) => [cause, index + 1]));
+            for (const [cause, number] of shared) reportViolation(sharedCauseMessage(cause, number, usersByCause.get(cause)!));
+
             const problems = new Set<string>();
             for (const { result } of evaluated) {
                 if (!("evaluation" in result)) {
-                    reportViolation(`Could not verify multi-factor authentication for any user: ${result.failure}.`);
+                    reportViolation(`Could not verify MFA for any user: ${result.failure}.`);
                     continue;
                 }
                 for (const verdict of result.evaluation.verdicts) {
-                    if (verdict.kind === "unverified") {
-                        reportViolation(unverifiedMessage(verdict), reportedOn(verdict));
-                    }
+                    if (verdict.kind === "unverified") reportViolation(unverifiedMessage(verdict, shared), reportedOn(verdict));
                 }
                 for (const problem of result.evaluation.problems) {
                     const message = problemMessage(problem);

@@ -1,10 +1,11 @@
-import { isBag, PropertyBag, PropertyValue, UNKNOWN } from "../inventory/propertyValues";
-import { StackGroupRef, StackResourceSnapshot } from "../inventory/types";
+import { isBag, PropertyValue, UNKNOWN } from "../inventory/propertyValues";
+import { StackResourceSnapshot } from "../inventory/types";
 
 /**
  * A Conditional Access policy, from the stack (`azuread.ConditionalAccessPolicy`) or the tenant
- * (Graph `conditionalAccessPolicy`), in one shape. Unknown values (preview) are kept as unknown:
- * they never make a policy count for a user.
+ * (Graph `conditionalAccessPolicy`, beta), in one shape, so the coverage rules are written once.
+ * Ids and keywords are lower-case. Values unknown during preview stay unknown: they never make a
+ * policy count, and never make it fail a user on their own.
  */
 export interface ConditionalAccessPolicy {
     displayName: string;
@@ -12,26 +13,88 @@ export interface ConditionalAccessPolicy {
     urn?: string;
     /** `undefined` when unknown during preview. */
     state?: string;
-    users: Selection;
-    groups: Selection;
-    /** Directory role template ids. */
-    roles: Selection;
-    includeGuests: boolean;
-    excludeGuests: boolean;
-    includeApplications: string[];
-    excludeApplications: string[];
-    /** Conditions that limit when the policy applies (risk, location, platform, client app...). */
-    narrowedBy: string[];
-    grant: { operator: string; builtInControls: string[]; authenticationStrengthId?: string; otherControls: string[] };
-    /** Stack groups referred to by ids unknown until the deployment runs: included or excluded, the stack cannot say. */
-    unknownStackGroups: StackGroupRef[];
+    include: Targets;
+    exclude: Targets;
+    /** Why the policy never applies to a person (it targets workload identities), if it does not. */
+    notForPeople?: string;
+    applications: { include: ValueList; exclude: ValueList; userActions: ValueList; authenticationContexts: ValueList };
+    conditions: SignInConditions;
+    /**
+     * Conditions the pack does not evaluate (device filters, application filters, conditions newer
+     * than the pack). Each narrows the policy to contexts the pack cannot name, so such a policy
+     * guarantees nothing: it is reported, never ignored.
+     */
+    unsupportedConditions: string[];
+    /** `null` when the policy grants nothing (session controls only). */
+    grant: Grant | null;
 }
 
-export interface Selection {
-    include: ReadonlySet<string>;
-    exclude: ReadonlySet<string>;
-    /** Some ids are unknown until the deployment runs. */
-    unknown: boolean;
+/** Whom a policy includes or excludes. */
+export interface Targets {
+    /** Object ids, or the keywords `all`, `none`, `guestsorexternalusers`. */
+    users: ValueList;
+    groups: ValueList;
+    /** Directory role template ids. */
+    roles: ValueList;
+    guests?: GuestSelection;
+}
+
+/** Guests and external users by kind (https://learn.microsoft.com/graph/api/resources/conditionalaccessguestsorexternalusers). */
+export interface GuestSelection {
+    /** Lower-case kinds, e.g. `b2bcollaborationguest`; `undefined` when unknown during preview. */
+    kinds?: ReadonlySet<string>;
+    /** `all` external tenants, or the enumerated tenant ids. */
+    tenants: "all" | ReadonlySet<string>;
+}
+
+export interface SignInConditions {
+    clientAppTypes: ValueList;
+    includePlatforms: ValueList;
+    excludePlatforms: ValueList;
+    includeLocations: ValueList;
+    excludeLocations: ValueList;
+    signInRiskLevels: ValueList;
+    userRiskLevels: ValueList;
+    insiderRiskLevels: ValueList;
+    /** `authenticationFlows.transferMethods`: device code flow, authentication transfer. */
+    transferMethods: ValueList;
+    /** The stack policy's device conditions are unknown during preview. */
+    devicesUnknown?: boolean;
+}
+
+/** A list of lower-case values, some perhaps unknown until the deployment runs. */
+export interface ValueList {
+    values: string[];
+    unknown?: UnknownEntries;
+}
+
+/** Entries of a stack policy unknown during preview, and the stack resources they may come from. */
+export interface UnknownEntries {
+    /** The whole list is unknown: it may hold anything, keywords such as `All` included. */
+    whole: boolean;
+    /** How many entries are unknown, when the list itself is known. */
+    count: number;
+    /** URNs (users, groups) or role template ids (roles) of the stack resources that fed `conditions`. */
+    candidates: string[];
+}
+
+export interface Grant {
+    /** `AND` or `OR`; `undefined` when unknown during preview. */
+    operator?: string;
+    builtInControls: ValueList;
+    strength?: AuthenticationStrengthRef;
+    /** Custom controls and terms of use, which never prove MFA. */
+    otherControls: ValueList;
+}
+
+/** An authentication strength as a policy refers to it: Graph inlines it, the stack names it by id. */
+export interface AuthenticationStrengthRef {
+    /** Lower-case id; `unknown` when unknown during preview. */
+    id: string;
+    displayName?: string;
+    /** `mfa` when every allowed combination is multi-factor (Graph computes it). */
+    requirementsSatisfied?: string;
+    allowedCombinations?: string[];
 }
 
 /**
@@ -47,254 +110,278 @@ export const MFA_AUTHENTICATION_STRENGTHS: ReadonlyMap<string, string> = new Map
 /** The Windows Azure Service Management API app, which Conditional Access calls "Azure management". */
 export const AZURE_MANAGEMENT_APP_ID = "797f4846-ba00-4fd7-ba43-dac1f8f63013";
 
-/** What the coverage check knows of one user. */
-export interface UserFacts {
-    objectId?: string;
-    isGuest: boolean;
-    /** Group object ids (stack and tenant), lower-case; `undefined` when the tenant's could not be read. */
-    groupIds?: ReadonlySet<string>;
-    /** Stack groups, by URN, for references unknown during preview. */
-    stackGroupUrns: ReadonlySet<string>;
-    /** Directory role template ids, lower-case; `undefined` when the tenant's could not be read. */
-    roleTemplateIds?: ReadonlySet<string>;
-    /** Directory roles the user is only eligible for (PIM): they never include a user, but they can exclude one. */
-    eligibleRoleTemplateIds?: ReadonlySet<string>;
-    /** Display names of groups, for messages. */
-    groupNames: ReadonlyMap<string, string>;
+/** What the stack knows of the resources a stack policy's unknown ids may come from. */
+export interface StackReferences {
+    userUrns: ReadonlySet<string>;
+    groupUrns: ReadonlySet<string>;
+    /** DirectoryRole resources by URN, with their template id when known. */
+    roleTemplateIdsByUrn: ReadonlyMap<string, string | undefined>;
 }
 
-export type Coverage = { covers: true } | { covers: false; why: string };
-
-/**
- * Whether a policy guarantees MFA for a user at every sign-in to the accepted applications:
- * enabled, including the user, not excluding them, for every accepted app, with no narrowing
- * condition, and granting access only with MFA.
- */
-export function coverageOf(policy: ConditionalAccessPolicy, user: UserFacts, acceptedApplications: readonly string[]): Coverage {
-    const no = (why: string): Coverage => ({ covers: false, why: `Conditional Access policy '${policy.displayName}' ${why}` });
-    if (policy.state === undefined) return no("has a state unknown until the deployment runs");
-    if (policy.state === "enabledForReportingButNotEnforced") return no("is report-only");
-    if (policy.state !== "enabled") return no(`is ${policy.state}`);
-
-    const grantProblem = mfaGrantProblem(policy.grant);
-    if (grantProblem) return no(grantProblem);
-    const apps = new Set(policy.includeApplications.map((a) => a.toLowerCase()));
-    // "All" cloud apps includes every app, Azure management among them.
-    if (!apps.has("all") && !acceptedApplications.some((a) => apps.has(a.toLowerCase()))) {
-        return no(`targets ${policy.includeApplications.length ? policy.includeApplications.join(", ") : "no application"}, not ${acceptedApplications.join(" or ")}`);
-    }
-    if (policy.excludeApplications.length > 0) return no(`excludes applications (${policy.excludeApplications.join(", ")})`);
-    if (policy.narrowedBy.length > 0) return no(`applies only under conditions (${policy.narrowedBy.join("; ")})`);
-
-    const exclusion = exclusionOf(policy, user);
-    if (exclusion) return no(exclusion);
-    return isIncluded(policy, user) ? { covers: true } : no(inclusionGap(policy, user));
+/** Whether a policy is meant to require MFA: its grant names the MFA control or an authentication strength. */
+export function isMeantToRequireMfa(policy: ConditionalAccessPolicy): boolean {
+    return !!policy.grant && (policy.grant.builtInControls.values.includes("mfa") || policy.grant.strength !== undefined);
 }
 
-function mfaGrantProblem(grant: ConditionalAccessPolicy["grant"]): string | undefined {
-    const controls = grant.builtInControls.map((c) => c.toLowerCase());
-    // The azuread provider names a strength by path (/policies/authenticationStrengthPolicies/<id>), Graph by id.
-    const strength = grant.authenticationStrengthId?.toLowerCase().split("/").pop();
-    const mfaControls = (controls.includes("mfa") ? 1 : 0) + (strength && MFA_AUTHENTICATION_STRENGTHS.has(strength) ? 1 : 0);
-    if (controls.includes("block")) return "blocks access rather than requiring MFA";
-    if (mfaControls === 0) {
-        if (strength) return `requires the authentication strength ${strength}, which is not one the pack knows to require MFA`;
-        return `does not require MFA (grant controls: ${controls.join(", ") || "none"})`;
-    }
-    const otherControls = [...grant.builtInControls.filter((c) => c.toLowerCase() !== "mfa"), ...grant.otherControls];
-    const others = otherControls.length + (strength && !MFA_AUTHENTICATION_STRENGTHS.has(strength) ? 1 : 0);
-    if (grant.operator.toUpperCase() === "OR" && others > 0) {
-        return `lets users satisfy it with another control instead of MFA (operator OR with ${otherControls.join(", ") || "another authentication strength"})`;
-    }
-    return undefined;
-}
-
-function exclusionOf(policy: ConditionalAccessPolicy, user: UserFacts): string | undefined {
-    const id = user.objectId?.toLowerCase();
-    if (id && policy.users.exclude.has(id)) return "excludes the user";
-    if (user.isGuest && policy.excludeGuests) return "excludes guests and external users";
-    if (policy.groups.exclude.size > 0) {
-        if (!user.groupIds) return "excludes groups, and the user's group memberships could not be read";
-        const excluding = [...policy.groups.exclude].find((g) => user.groupIds!.has(g));
-        if (excluding) return `excludes the user through group '${user.groupNames.get(excluding) ?? excluding}'`;
-    }
-    if (policy.roles.exclude.size > 0) {
-        if (!user.roleTemplateIds) return "excludes directory roles, and the user's roles could not be read";
-        // A role the user is only eligible for still excludes them the moment they activate it.
-        if ([...policy.roles.exclude].some((r) => user.roleTemplateIds!.has(r) || user.eligibleRoleTemplateIds?.has(r))) {
-            return "excludes a directory role the user holds or may activate";
-        }
-    }
-    if (policy.roles.unknown) return "names directory roles by ids unknown until the deployment runs, so it may exclude the user";
-    const unknownGroup = policy.unknownStackGroups.find((g) => user.stackGroupUrns.has(g.urn));
-    if (unknownGroup) return `names group '${unknownGroup.displayName}' by an id unknown until the deployment runs, so it may exclude the user`;
-    if (policy.users.unknown) return "names users by ids unknown until the deployment runs, so it may leave the user out";
-    return undefined;
-}
-
-function isIncluded(policy: ConditionalAccessPolicy, user: UserFacts): boolean {
-    const id = user.objectId?.toLowerCase();
-    if (policy.users.include.has("all")) return true;
-    if (id && policy.users.include.has(id)) return true;
-    if (user.isGuest && (policy.includeGuests || policy.users.include.has("guestsorexternalusers"))) return true;
-    if (user.groupIds && [...policy.groups.include].some((g) => user.groupIds!.has(g))) return true;
-    return !!user.roleTemplateIds && [...policy.roles.include].some((r) => user.roleTemplateIds!.has(r));
-}
-
-function inclusionGap(policy: ConditionalAccessPolicy, user: UserFacts): string {
-    if (policy.groups.include.size > 0 && !user.groupIds) return "includes groups, and the user's group memberships could not be read";
-    if (policy.roles.include.size > 0 && !user.roleTemplateIds) return "includes directory roles, and the user's roles could not be read";
-    return "does not include the user";
-}
+/** References for a policy read alone, outside a stack evaluation: no stack resource to resolve unknown ids to. */
+export const NO_STACK_REFERENCES: StackReferences = { userUrns: new Set(), groupUrns: new Set(), roleTemplateIdsByUrn: new Map() };
 
 // ------------------------------------------------------------------------------------------------
-// Reading policies
+// Reading
 
-const lower = (values: readonly string[]) => new Set(values.map((v) => v.toLowerCase()));
-
-/** A policy from Graph `GET /identity/conditionalAccess/policies` (https://learn.microsoft.com/graph/api/resources/conditionalaccesspolicy). */
-export function conditionalAccessPolicyFromGraph(policy: unknown): ConditionalAccessPolicy {
-    const p = (policy ?? {}) as Record<string, any>;
-    const users = p.conditions?.users ?? {};
-    const applications = p.conditions?.applications ?? {};
-    const grant = p.grantControls ?? {};
-    const strings = (value: unknown): string[] => (Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : []);
-    return {
-        displayName: typeof p.displayName === "string" ? p.displayName : String(p.id ?? "unnamed policy"),
-        source: "tenant",
-        state: typeof p.state === "string" ? p.state : "unknown",
-        users: { include: lower(strings(users.includeUsers)), exclude: lower(strings(users.excludeUsers)), unknown: false },
-        groups: { include: lower(strings(users.includeGroups)), exclude: lower(strings(users.excludeGroups)), unknown: false },
-        roles: { include: lower(strings(users.includeRoles)), exclude: lower(strings(users.excludeRoles)), unknown: false },
-        includeGuests: includesInvitedGuests(users.includeGuestsOrExternalUsers?.guestOrExternalUserTypes, users.includeGuestsOrExternalUsers?.externalTenants?.membershipKind),
-        excludeGuests: users.excludeGuestsOrExternalUsers != null || strings(users.excludeUsers).includes("GuestsOrExternalUsers"),
-        includeApplications: strings(applications.includeApplications),
-        excludeApplications: strings(applications.excludeApplications),
-        narrowedBy: narrowingConditions({
-            clientAppTypes: strings(p.conditions?.clientAppTypes),
-            includedPlatforms: strings(p.conditions?.platforms?.includePlatforms),
-            excludedPlatforms: strings(p.conditions?.platforms?.excludePlatforms),
-            includedLocations: strings(p.conditions?.locations?.includeLocations),
-            excludedLocations: strings(p.conditions?.locations?.excludeLocations),
-            signInRiskLevels: strings(p.conditions?.signInRiskLevels),
-            userRiskLevels: strings(p.conditions?.userRiskLevels),
-            insiderRiskLevels: typeof p.conditions?.insiderRiskLevels === "string" ? p.conditions.insiderRiskLevels : "",
-            deviceFilter: p.conditions?.devices?.deviceFilter ? "a device filter" : "",
-        }),
-        grant: {
-            operator: typeof grant.operator === "string" ? grant.operator : "OR",
-            builtInControls: strings(grant.builtInControls),
-            authenticationStrengthId: typeof grant.authenticationStrength?.id === "string" ? grant.authenticationStrength.id : undefined,
-            otherControls: [...strings(grant.customAuthenticationFactors), ...strings(grant.termsOfUse).map((t) => `terms of use ${t}`)],
-        },
-        unknownStackGroups: [],
-    };
-}
-
-/** A policy the stack defines, as `azuread.ConditionalAccessPolicy` outputs it. */
-export function conditionalAccessPolicyFromStack(resource: StackResourceSnapshot, stackGroups: readonly StackGroupRef[]): ConditionalAccessPolicy {
-    const props = resource.props;
-    const conditions = bagAt(props, "conditions");
-    const users = bagAt(conditions, "users");
-    const applications = bagAt(conditions, "applications");
-    const grant = bagAt(props, "grantControls");
-    const read = (bag: PropertyBag | undefined, key: string): { values: string[]; unknown: boolean } => {
-        const value: PropertyValue | undefined = bag?.[key];
-        if (value === UNKNOWN) return { values: [], unknown: true };
-        if (!Array.isArray(value)) return { values: [], unknown: false };
-        return { values: value.filter((v): v is string => typeof v === "string"), unknown: value.some((v) => v === UNKNOWN) };
-    };
-    const selection = (include: string, exclude: string): Selection => {
-        const included = read(users, include);
-        const excluded = read(users, exclude);
-        return { include: lower(included.values), exclude: lower(excluded.values), unknown: included.unknown || excluded.unknown || users === undefined };
-    };
-    const groups = selection("includedGroups", "excludedGroups");
-    const dependencyUrns = new Set(resource.propertyDependencies.conditions ?? []);
-    const displayName = typeof props.displayName === "string" ? props.displayName : resource.name;
-    const state = typeof props.state === "string" ? props.state : undefined;
-    const strength = grant?.authenticationStrengthPolicyId;
-    return {
-        displayName,
-        source: "stack",
-        urn: resource.urn,
-        state,
-        users: selection("includedUsers", "excludedUsers"),
-        groups,
-        roles: selection("includedRoles", "excludedRoles"),
-        includeGuests: stackGuestInclusions(users?.includedGuestsOrExternalUsers),
-        excludeGuests: isNonEmptyList(users?.excludedGuestsOrExternalUsers) || read(users, "excludedUsers").values.some((v) => v.toLowerCase() === "guestsorexternalusers"),
-        includeApplications: read(applications, "includedApplications").values,
-        excludeApplications: read(applications, "excludedApplications").values,
-        narrowedBy: narrowingConditions({
-            clientAppTypes: read(conditions, "clientAppTypes").values,
-            includedPlatforms: read(bagAt(conditions, "platforms"), "includedPlatforms").values,
-            excludedPlatforms: read(bagAt(conditions, "platforms"), "excludedPlatforms").values,
-            includedLocations: read(bagAt(conditions, "locations"), "includedLocations").values,
-            excludedLocations: read(bagAt(conditions, "locations"), "excludedLocations").values,
-            signInRiskLevels: read(conditions, "signInRiskLevels").values,
-            userRiskLevels: read(conditions, "userRiskLevels").values,
-            insiderRiskLevels: typeof conditions?.insiderRiskLevels === "string" ? conditions.insiderRiskLevels : "",
-            deviceFilter: isBag(bagAt(conditions, "devices")?.filter) ? "a device filter" : "",
-        }),
-        grant: {
-            operator: typeof grant?.operator === "string" ? grant.operator : "OR",
-            builtInControls: read(grant, "builtInControls").values,
-            authenticationStrengthId: typeof strength === "string" && strength !== "" ? strength : undefined,
-            otherControls: [...read(grant, "customAuthenticationFactors").values, ...read(grant, "termsOfUses").values.map((t) => `terms of use ${t}`)],
-        },
-        unknownStackGroups: groups.unknown ? stackGroups.filter((g) => dependencyUrns.has(g.urn)) : [],
-    };
-}
-
-function bagAt(bag: PropertyBag | undefined, key: string): PropertyBag | undefined {
-    const value = bag?.[key];
-    return isBag(value) ? value : undefined;
-}
+type Read = (container: unknown, key: string) => unknown;
 
 /**
- * Whether a guest inclusion reaches the guests a stack invites (B2B collaboration guests) from any
- * tenant (https://learn.microsoft.com/graph/api/resources/conditionalaccessguestsorexternalusers).
+ * Condition members the pack evaluates, by the names each source gives them. Anything else that
+ * is set narrows the policy in a way the pack cannot evaluate.
  */
-function includesInvitedGuests(types: unknown, membershipKind: unknown): boolean {
-    const kinds = Array.isArray(types) ? types : typeof types === "string" ? types.split(",") : [];
-    const allTenants = membershipKind === undefined || membershipKind === null || membershipKind === "all";
-    return allTenants && kinds.some((kind) => typeof kind === "string" && kind.trim().toLowerCase() === "b2bcollaborationguest");
+const KNOWN = {
+    tenant: {
+        conditions: ["users", "applications", "clientAppTypes", "platforms", "locations", "signInRiskLevels", "userRiskLevels", "insiderRiskLevels", "devices", "authenticationFlows", "clientApplications", "servicePrincipalRiskLevels"],
+        users: ["includeUsers", "excludeUsers", "includeGroups", "excludeGroups", "includeRoles", "excludeRoles", "includeGuestsOrExternalUsers", "excludeGuestsOrExternalUsers"],
+        applications: ["includeApplications", "excludeApplications", "includeUserActions", "includeAuthenticationContextClassReferences"],
+    },
+    stack: {
+        conditions: ["users", "applications", "clientAppTypes", "platforms", "locations", "signInRiskLevels", "userRiskLevels", "insiderRiskLevels", "devices", "authenticationFlowTransferMethods", "clientApplications", "servicePrincipalRiskLevels"],
+        users: ["includedUsers", "excludedUsers", "includedGroups", "excludedGroups", "includedRoles", "excludedRoles", "includedGuestsOrExternalUsers", "excludedGuestsOrExternalUsers"],
+        applications: ["includedApplications", "excludedApplications", "includedUserActions"],
+    },
+} as const;
+
+/** A policy from Graph `GET /beta/identity/conditionalAccess/policies` (https://learn.microsoft.com/graph/api/resources/conditionalaccesspolicy). */
+export function conditionalAccessPolicyFromGraph(policy: unknown): ConditionalAccessPolicy {
+    const get: Read = (container, key) => (isObject(container) ? container[key] : undefined);
+    const conditions = get(policy, "conditions");
+    const users = get(conditions, "users");
+    const applications = get(conditions, "applications");
+    const devices = get(conditions, "devices");
+    const unsupported = [
+        ...unreadMembers(conditions, KNOWN.tenant.conditions, "condition"),
+        ...unreadMembers(users, KNOWN.tenant.users, "user condition"),
+        ...unreadMembers(applications, KNOWN.tenant.applications, "application condition"),
+        ...deviceNarrowing(devices, get),
+    ];
+    const displayName = get(policy, "displayName");
+    const state = get(policy, "state");
+    const grant = get(policy, "grantControls");
+    const strength = get(grant, "authenticationStrength");
+    const strengthId = get(strength, "id");
+    return {
+        displayName: typeof displayName === "string" ? displayName : String(get(policy, "id") ?? "unnamed policy"),
+        source: "tenant",
+        // Graph always sends a state; one it left out is not "enabled".
+        state: typeof state === "string" ? state : "missing",
+        include: {
+            users: valueList(get(users, "includeUsers")),
+            groups: valueList(get(users, "includeGroups")),
+            roles: valueList(get(users, "includeRoles")),
+            guests: graphGuests(get(users, "includeGuestsOrExternalUsers"), get),
+        },
+        exclude: {
+            users: valueList(get(users, "excludeUsers")),
+            groups: valueList(get(users, "excludeGroups")),
+            roles: valueList(get(users, "excludeRoles")),
+            guests: graphGuests(get(users, "excludeGuestsOrExternalUsers"), get),
+        },
+        notForPeople: workloadTargets(get(conditions, "clientApplications"), get(conditions, "servicePrincipalRiskLevels")),
+        applications: {
+            include: valueList(get(applications, "includeApplications")),
+            exclude: valueList(get(applications, "excludeApplications")),
+            userActions: valueList(get(applications, "includeUserActions")),
+            authenticationContexts: valueList(get(applications, "includeAuthenticationContextClassReferences")),
+        },
+        conditions: {
+            clientAppTypes: valueList(get(conditions, "clientAppTypes")),
+            includePlatforms: valueList(get(get(conditions, "platforms"), "includePlatforms")),
+            excludePlatforms: valueList(get(get(conditions, "platforms"), "excludePlatforms")),
+            includeLocations: valueList(get(get(conditions, "locations"), "includeLocations")),
+            excludeLocations: valueList(get(get(conditions, "locations"), "excludeLocations")),
+            signInRiskLevels: valueList(get(conditions, "signInRiskLevels")),
+            userRiskLevels: valueList(get(conditions, "userRiskLevels")),
+            insiderRiskLevels: valueList(get(conditions, "insiderRiskLevels")),
+            transferMethods: valueList(get(get(conditions, "authenticationFlows"), "transferMethods")),
+        },
+        unsupportedConditions: unsupported,
+        grant: isObject(grant)
+            ? {
+                  operator: typeof get(grant, "operator") === "string" ? (get(grant, "operator") as string).toUpperCase() : "OR",
+                  builtInControls: valueList(get(grant, "builtInControls")),
+                  strength:
+                      typeof strengthId === "string"
+                          ? {
+                                id: strengthId.toLowerCase(),
+                                ...optionalString("displayName", get(strength, "displayName")),
+                                ...optionalString("requirementsSatisfied", get(strength, "requirementsSatisfied")),
+                                ...(Array.isArray(get(strength, "allowedCombinations"))
+                                    ? { allowedCombinations: (get(strength, "allowedCombinations") as unknown[]).filter((c): c is string => typeof c === "string") }
+                                    : {}),
+                            }
+                          : undefined,
+                  otherControls: valueList([...strings(get(grant, "customAuthenticationFactors")), ...strings(get(grant, "termsOfUse")).map((t) => `terms of use ${t}`)]),
+              }
+            : null,
+    };
 }
 
-function stackGuestInclusions(value: PropertyValue | undefined): boolean {
-    if (!Array.isArray(value)) return false;
-    return value.some((entry) => {
-        if (!isBag(entry)) return false;
-        const tenants = entry.externalTenants;
-        const firstTenant = Array.isArray(tenants) && isBag(tenants[0]) ? tenants[0] : undefined;
-        return includesInvitedGuests(entry.guestOrExternalUserTypes, firstTenant?.membershipKind ?? undefined);
-    });
+/** A policy the stack defines, as `azuread.ConditionalAccessPolicy` outputs (or, in preview, inputs) it. */
+export function conditionalAccessPolicyFromStack(resource: StackResourceSnapshot, references: StackReferences): ConditionalAccessPolicy {
+    const get: Read = (container, key) => (isBag(container as PropertyValue) ? (container as Record<string, unknown>)[key] : container === UNKNOWN ? UNKNOWN : undefined);
+    const props = resource.props;
+    const conditions = get(props, "conditions");
+    const users = get(conditions, "users");
+    const applications = get(conditions, "applications");
+    const grant = get(props, "grantControls");
+    const dependencies = resource.propertyDependencies.conditions ?? [];
+    const candidates = {
+        users: dependencies.filter((urn) => references.userUrns.has(urn)),
+        groups: dependencies.filter((urn) => references.groupUrns.has(urn)),
+        roles: dependencies.filter((urn) => references.roleTemplateIdsByUrn.has(urn)).map((urn) => references.roleTemplateIdsByUrn.get(urn) ?? "unknown"),
+    };
+    const list = (value: unknown, kind?: keyof typeof candidates) => valueList(value, kind ? candidates[kind] : []);
+    const unsupported = [
+        ...unreadMembers(conditions, KNOWN.stack.conditions, "condition"),
+        ...unreadMembers(users, KNOWN.stack.users, "user condition"),
+        ...unreadMembers(applications, KNOWN.stack.applications, "application condition"),
+        ...deviceNarrowing(get(conditions, "devices"), get),
+    ];
+    if (isMeaningful(get(applications, "filter"))) unsupported.push("an application filter");
+    const displayName = get(props, "displayName");
+    const state = get(props, "state");
+    const strengthId = get(grant, "authenticationStrengthPolicyId");
+    const operator = get(grant, "operator");
+    return {
+        displayName: typeof displayName === "string" ? displayName : resource.name,
+        source: "stack",
+        urn: resource.urn,
+        state: typeof state === "string" ? state : state === UNKNOWN ? undefined : "missing",
+        include: {
+            users: list(get(users, "includedUsers"), "users"),
+            groups: list(get(users, "includedGroups"), "groups"),
+            roles: list(get(users, "includedRoles"), "roles"),
+            guests: stackGuests(get(users, "includedGuestsOrExternalUsers"), get),
+        },
+        exclude: {
+            users: list(get(users, "excludedUsers"), "users"),
+            groups: list(get(users, "excludedGroups"), "groups"),
+            roles: list(get(users, "excludedRoles"), "roles"),
+            guests: stackGuests(get(users, "excludedGuestsOrExternalUsers"), get),
+        },
+        notForPeople: workloadTargets(get(conditions, "clientApplications"), get(conditions, "servicePrincipalRiskLevels")),
+        applications: {
+            include: list(get(applications, "includedApplications")),
+            exclude: list(get(applications, "excludedApplications")),
+            userActions: list(get(applications, "includedUserActions")),
+            authenticationContexts: valueList(undefined),
+        },
+        conditions: {
+            clientAppTypes: list(get(conditions, "clientAppTypes")),
+            includePlatforms: list(get(get(conditions, "platforms"), "includedPlatforms")),
+            excludePlatforms: list(get(get(conditions, "platforms"), "excludedPlatforms")),
+            includeLocations: list(get(get(conditions, "locations"), "includedLocations")),
+            excludeLocations: list(get(get(conditions, "locations"), "excludedLocations")),
+            signInRiskLevels: list(get(conditions, "signInRiskLevels")),
+            userRiskLevels: list(get(conditions, "userRiskLevels")),
+            insiderRiskLevels: list(get(conditions, "insiderRiskLevels")),
+            transferMethods: list(get(conditions, "authenticationFlowTransferMethods")),
+            ...(get(conditions, "devices") === UNKNOWN ? { devicesUnknown: true } : {}),
+        },
+        unsupportedConditions: unsupported,
+        grant:
+            grant === undefined || grant === null
+                ? null
+                : {
+                      operator: typeof operator === "string" ? operator.toUpperCase() : operator === UNKNOWN || grant === UNKNOWN ? undefined : "OR",
+                      builtInControls: grant === UNKNOWN ? valueList(UNKNOWN) : list(get(grant, "builtInControls")),
+                      // The provider names a strength by path (/policies/authenticationStrengthPolicies/<id>), Graph by id.
+                      strength:
+                          typeof strengthId === "string" && strengthId !== ""
+                              ? { id: strengthId.toLowerCase().split("/").pop()! }
+                              : strengthId === UNKNOWN
+                                ? { id: "unknown" }
+                                : undefined,
+                      otherControls: grant === UNKNOWN ? valueList(UNKNOWN) : valueList([...strings(get(grant, "customAuthenticationFactors")), ...strings(get(grant, "termsOfUses")).map((t) => `terms of use ${t}`)]),
+                  },
+    };
 }
 
-function isNonEmptyList(value: PropertyValue | undefined): boolean {
-    return Array.isArray(value) && value.length > 0;
+/** Reads a list, a comma-separated flags string (`"internalGuest,b2bCollaborationGuest"`), or an unknown. */
+function valueList(value: unknown, candidates: string[] = []): ValueList {
+    if (value === UNKNOWN) return { values: [], unknown: { whole: true, count: 0, candidates } };
+    const items = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : [];
+    const values = items.filter((v): v is string => typeof v === "string").map((v) => v.trim().toLowerCase()).filter((v) => v !== "");
+    const unknownCount = items.filter((v) => v === UNKNOWN).length;
+    return unknownCount > 0 ? { values, unknown: { whole: false, count: unknownCount, candidates } } : { values };
 }
 
-function narrowingConditions(c: {
-    clientAppTypes: string[];
-    includedPlatforms: string[];
-    excludedPlatforms: string[];
-    includedLocations: string[];
-    excludedLocations: string[];
-    signInRiskLevels: string[];
-    userRiskLevels: string[];
-    insiderRiskLevels: string;
-    deviceFilter: string;
-}): string[] {
+function graphGuests(value: unknown, get: Read): GuestSelection | undefined {
+    if (!isObject(value)) return undefined;
+    const kinds = valueList(get(value, "guestOrExternalUserTypes")).values;
+    if (kinds.length === 0) return undefined;
+    const tenants = get(value, "externalTenants");
+    const kind = get(tenants, "membershipKind");
+    return { kinds: new Set(kinds), tenants: kind === "enumerated" ? new Set(valueList(get(tenants, "members")).values) : "all" };
+}
+
+/** The provider's `includedGuestsOrExternalUsers`: a list of one block with a list of kinds and of tenant blocks. */
+function stackGuests(value: unknown, get: Read): GuestSelection | undefined {
+    if (value === UNKNOWN) return { kinds: undefined, tenants: "all" };
+    const entry = Array.isArray(value) ? value[0] : value;
+    if (entry === UNKNOWN) return { kinds: undefined, tenants: "all" };
+    if (!isBag(entry as PropertyValue)) return undefined;
+    const kinds = valueList(get(entry, "guestOrExternalUserTypes"));
+    if (kinds.unknown) return { kinds: undefined, tenants: "all" };
+    if (kinds.values.length === 0) return undefined;
+    const tenantBlocks = get(entry, "externalTenants");
+    const tenants = Array.isArray(tenantBlocks) ? tenantBlocks[0] : tenantBlocks;
+    const membershipKind = get(tenants, "membershipKind");
+    return { kinds: new Set(kinds.values), tenants: membershipKind === "enumerated" ? new Set(valueList(get(tenants, "members")).values) : "all" };
+}
+
+function workloadTargets(clientApplications: unknown, servicePrincipalRisk: unknown): string | undefined {
+    if (isMeaningful(clientApplications)) return "targets workload identities, not people";
+    if (isMeaningful(servicePrincipalRisk)) return "applies to service principal risk, not to people";
+    return undefined;
+}
+
+/** Device conditions narrow to devices the pack cannot enumerate: a filter, or the legacy device states. */
+function deviceNarrowing(devices: unknown, get: Read): string[] {
+    // Unknown device conditions are an unknown, not a narrowing: see `devicesUnknown`.
+    if (devices === UNKNOWN) return [];
     const narrowing: string[] = [];
-    const all = (values: string[]) => values.length === 0 || values.some((v) => v.toLowerCase() === "all");
-    if (!all(c.clientAppTypes)) narrowing.push(`client apps ${c.clientAppTypes.join(", ")}`);
-    if (!all(c.includedPlatforms) || c.excludedPlatforms.length) narrowing.push("device platforms");
-    if (!all(c.includedLocations) || c.excludedLocations.length) narrowing.push("locations");
-    if (c.signInRiskLevels.length) narrowing.push(`sign-in risk ${c.signInRiskLevels.join(", ")}`);
-    if (c.userRiskLevels.length) narrowing.push(`user risk ${c.userRiskLevels.join(", ")}`);
-    if (c.insiderRiskLevels) narrowing.push(`insider risk ${c.insiderRiskLevels}`);
-    if (c.deviceFilter) narrowing.push(c.deviceFilter);
+    if (isMeaningful(get(devices, "deviceFilter")) || isMeaningful(get(devices, "filter"))) narrowing.push("a device filter");
+    const included = valueList(get(devices, "includeDevices")).values;
+    if (included.length > 0 && !included.includes("all")) narrowing.push(`devices ${included.join(", ")}`);
+    for (const key of ["excludeDevices", "includeDeviceStates", "excludeDeviceStates"]) {
+        if (isMeaningful(get(devices, key))) narrowing.push(`device condition '${key}'`);
+    }
     return narrowing;
+}
+
+/** Members set on an object that the pack does not evaluate; OData annotations are not members. */
+function unreadMembers(container: unknown, known: readonly string[], label: string): string[] {
+    if (!isObject(container)) return [];
+    return Object.keys(container)
+        .filter((key) => !key.includes("@") && !known.includes(key) && isMeaningful(container[key]))
+        .map((key) => `${label} '${key}'`);
+}
+
+/** Whether a condition value says anything: `null`, empty lists and strings, `false`, and objects of those say nothing. */
+function isMeaningful(value: unknown): boolean {
+    if (value === UNKNOWN) return true;
+    if (value === null || value === undefined || value === false || value === "") return false;
+    if (Array.isArray(value)) return value.length > 0;
+    if (isObject(value)) return Object.keys(value).some((key) => !key.includes("@") && isMeaningful(value[key]));
+    return true;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function strings(value: unknown): string[] {
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+}
+
+function optionalString<K extends string>(key: K, value: unknown): Partial<Record<K, string>> {
+    return typeof value === "string" ? ({ [key]: value } as Record<K, string>) : {};
 }

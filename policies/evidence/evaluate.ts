@@ -1,6 +1,7 @@
 import { EvidenceSourceName, Exemption, MfaPolicyConfig } from "../config";
-import { ConditionalAccessPolicy, conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, coverageOf, UserFacts } from "./conditionalAccess";
-import { Memberships } from "../graph/graphReads";
+import { conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, StackReferences } from "./conditionalAccess";
+import { conditionalAccessCoverage } from "./coverage";
+import { factsNeededBy, userFactsOf } from "./userFacts";
 import { EvidenceRequest, MfaEvidence } from "../graph/mfaEvidence";
 import { Inventory, InventoryProblem, InventoryUser } from "../inventory/types";
 import { EvidenceSource } from "../report/reportTypes";
@@ -17,6 +18,8 @@ export interface EvidenceNote {
     /** Whether this piece of evidence showed MFA for the user. */
     counted: boolean;
     detail: string;
+    /** What was looked at to reach `detail`, one entry a line in messages (Conditional Access policies). */
+    lookedAt?: string[];
 }
 
 export interface UserVerdict {
@@ -29,6 +32,8 @@ export interface UserVerdict {
     decidedBy?: EvidenceSource;
     /** Why the user is unverified or out of scope. */
     reason?: string;
+    /** Each distinct reason the user is unverified; one cause is often shared by many users. */
+    causes?: string[];
     exemption?: Exemption;
     /** An exemption that names the user but has run out; it is shown, and does not count. */
     expiredExemption?: Exemption;
@@ -101,7 +106,8 @@ export async function evaluateUsers(inventory: Inventory, context: EvaluationCon
     for (const { verdict, uncertain } of undecided) {
         if (uncertain.length > 0) {
             verdict.kind = "unverified";
-            verdict.reason = [...new Set(uncertain)].join("; ");
+            verdict.causes = [...new Set(uncertain)];
+            verdict.reason = verdict.causes.join("; ");
         }
     }
 
@@ -119,36 +125,37 @@ function pass(item: Pending, source: EvidenceSource, detail: string): void {
     item.verdict.evidence.push({ source, counted: true, detail });
 }
 
-function note(item: Pending, source: EvidenceSource, detail: string): void {
-    item.verdict.evidence.push({ source, counted: false, detail });
+function note(item: Pending, source: EvidenceSource, detail: string, lookedAt?: string[]): void {
+    item.verdict.evidence.push({ source, counted: false, detail, ...(lookedAt?.length ? { lookedAt } : {}) });
 }
 
 const GATHER: Record<EvidenceSourceName, Gatherer> = {
     async conditionalAccess(pending, { evidence, request, inventory, config }) {
-        const stackPolicies = inventory.conditionalAccessPolicies.map((p) => conditionalAccessPolicyFromStack(p, inventory.groups));
+        const stackPolicies = inventory.conditionalAccessPolicies.map((p) => conditionalAccessPolicyFromStack(p, stackReferencesOf(inventory)));
         const tenant = await evidence.conditionalAccessPolicies(request);
         const policies = [...stackPolicies, ...(tenant.kind === "value" ? tenant.value.map(conditionalAccessPolicyFromGraph) : [])];
-        // Only policies meant to require MFA are worth a word in a message; the rest are noise.
-        const mfaPolicies = policies.filter(requiresMfaAtAll);
-        const needMemberships = mfaPolicies.some((p) => p.groups.include.size + p.groups.exclude.size + p.roles.include.size + p.roles.exclude.size > 0);
-        const idsForMemberships = needMemberships ? pending.filter((p) => p.verdict.user.objectId).map((p) => p.verdict.user.objectId!) : [];
-        const memberships = idsForMemberships.length ? await evidence.memberships(idsForMemberships, request) : new Map<string, never>();
+        const coverage = conditionalAccessCoverage(policies, { acceptedApplications: config.conditionalAccessApplications });
+        const needed = factsNeededBy(policies);
+        const existingIds = pending.map((p) => p.verdict.user).filter((u) => u.objectId && !u.isNew).map((u) => u.objectId!);
+        const memberships = needed.memberships && existingIds.length ? await evidence.memberships(existingIds, request) : new Map<string, never>();
 
         for (const item of pending) {
-            const facts = userFacts(item.verdict.user, needMemberships ? memberships.get(item.verdict.user.objectId ?? "") : undefined, needMemberships);
-            const covering = mfaPolicies.find((policy) => coverageOf(policy, facts, config.conditionalAccessApplications).covers);
-            if (covering) {
-                pass(item, "conditionalAccess", `Conditional Access policy '${covering.displayName}'${covering.source === "stack" ? " (in this stack)" : ""} requires MFA for the user`);
+            const { user } = item.verdict;
+            const facts = userFactsOf(user, needed, { memberships: memberships.get(user.objectId ?? "") });
+            const verdict = coverage(facts);
+            if (verdict.kind === "covered") {
+                pass(item, "conditionalAccess", `Conditional Access ${verdict.by.length > 1 ? `policies ${verdict.by.join(" and ")} together require` : `policy ${verdict.by[0]} requires`} MFA (or block access) at every sign-in`);
                 continue;
             }
-            for (const policy of mfaPolicies) {
-                const coverage = coverageOf(policy, facts, config.conditionalAccessApplications);
-                if (!coverage.covers) note(item, "conditionalAccess", coverage.why);
-            }
-            if (mfaPolicies.length === 0 && tenant.kind === "value") note(item, "conditionalAccess", "no Conditional Access policy requires MFA");
+            // More policies can only cover more: without the tenant's, only a stack policy can pass a user.
             if (tenant.kind === "unverified") {
                 note(item, "conditionalAccess", `the tenant's Conditional Access policies could not be read: ${tenant.reason}`);
                 item.uncertain.push(`the tenant's Conditional Access policies could not be read (${tenant.reason})`);
+            } else if (verdict.kind === "not-covered") {
+                note(item, "conditionalAccess", `Conditional Access: ${verdict.open}`, verdict.lookedAt);
+            } else {
+                note(item, "conditionalAccess", `Conditional Access coverage could not be decided: ${verdict.causes.join("; ")}`, verdict.lookedAt);
+                item.uncertain.push(...verdict.causes);
             }
         }
     },
@@ -218,28 +225,12 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
     },
 };
 
-function requiresMfaAtAll(policy: ConditionalAccessPolicy): boolean {
-    return policy.grant.builtInControls.some((c) => c.toLowerCase() === "mfa") || policy.grant.authenticationStrengthId !== undefined;
-}
-
-/** What Conditional Access matching knows of a user: the stack's groups and roles, and the tenant's when read. */
-function userFacts(user: InventoryUser, memberships: { kind: "value"; value: Memberships } | { kind: "unverified"; reason: string } | undefined, needed: boolean): UserFacts {
-    const stackGroupIds = user.stackGroups.map((g) => g.objectId?.toLowerCase()).filter((id): id is string => !!id);
-    const stackRoleTemplates = user.roles.filter((r) => r.system === "entra-directory" && r.templateId && !r.eligible).map((r) => r.templateId!.toLowerCase());
-    const eligibleRoleTemplates = user.roles.filter((r) => r.system === "entra-directory" && r.templateId && r.eligible).map((r) => r.templateId!.toLowerCase());
-    const groupNames = new Map(user.stackGroups.filter((g) => g.objectId).map((g) => [g.objectId!.toLowerCase(), g.displayName]));
-    // A new account is in no tenant group yet: the stack's view is complete. Others need Graph.
-    const tenantKnown = user.isNew || !needed || memberships?.kind === "value";
-    const tenant = memberships?.kind === "value" ? memberships.value : { groups: [], roleTemplateIds: [] };
-    tenant.groups.forEach((g) => g.displayName && groupNames.set(g.id.toLowerCase(), g.displayName));
+/** The stack resources a stack policy's unknown ids may come from. */
+function stackReferencesOf(inventory: Inventory): StackReferences {
     return {
-        objectId: user.objectId,
-        isGuest: user.isGuest,
-        groupIds: tenantKnown ? new Set([...stackGroupIds, ...tenant.groups.map((g) => g.id.toLowerCase())]) : undefined,
-        roleTemplateIds: tenantKnown ? new Set([...stackRoleTemplates, ...tenant.roleTemplateIds.map((r) => r.toLowerCase())]) : undefined,
-        eligibleRoleTemplateIds: new Set(eligibleRoleTemplates),
-        stackGroupUrns: new Set(user.stackGroups.map((g) => g.urn)),
-        groupNames,
+        userUrns: new Set(inventory.users.filter((u) => u.urn).map((u) => u.urn!)),
+        groupUrns: new Set(inventory.groups.map((g) => g.urn)),
+        roleTemplateIdsByUrn: new Map(inventory.directoryRoles.map((r) => [r.urn, r.templateId])),
     };
 }
 

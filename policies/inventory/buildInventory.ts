@@ -9,6 +9,7 @@ import {
     StringRead,
     UNKNOWN,
 } from "./propertyValues";
+import { guestKindOf } from "./guestKind";
 import { ResourceKind, resourceKindOf } from "./resourceTypes";
 import { HeldRole, Inventory, InventoryProblem, InventoryUser, StackResourceSnapshot } from "./types";
 
@@ -31,6 +32,13 @@ type Principal =
     | { kind: "unresolved"; reason: string };
 
 type RoleName = Pick<HeldRole, "name" | "entraPrivileged" | "unnamedBecause" | "templateId"> & { reference: string };
+type DirectoryScope = Pick<HeldRole, "directoryScopeId" | "tenantWide" | "scopeUnknown">;
+
+/** A membership the stack gives in a group outside it, to a user or to one of its groups. */
+interface OutsideMembership {
+    groupObjectId: string;
+    member: Extract<Principal, { kind: "user" | "group" }>;
+}
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -54,9 +62,12 @@ class InventoryBuilder {
     private readonly outsideGroupGrants: Inventory["outsideGroupGrants"] = [];
     private readonly byUrn = new Map<string, KindedResource>();
     private readonly users = new Map<string, InventoryUser>();
+    /** Every stack user resource's URN, duplicates included, to the user it was read into. */
+    private readonly usersByUrn = new Map<string, InventoryUser>();
     private readonly usersByObjectId = new Map<string, InventoryUser>();
     private readonly groupsByUrn = new Map<string, StackGroup>();
     private readonly groupsByObjectId = new Map<string, StackGroup>();
+    private readonly outsideMemberships: OutsideMembership[] = [];
     /** Custom role definitions by every id they can be referred to by (resource id, GUID), lower-case. */
     private readonly roleDefinitionsById = new Map<string, KindedResource>();
     private readonly directoryRolesByObjectId = new Map<string, KindedResource>();
@@ -104,13 +115,14 @@ class InventoryBuilder {
                     this.addAzureRoleAssignment(resource);
                     break;
                 case "directoryRoleAssignment":
-                    this.grant(resource, "principalObjectId", this.entraRoleOfAssignment(resource));
+                    this.grant(resource, "principalObjectId", { ...this.entraRoleOfAssignment(resource), ...this.directoryScopeOf(resource) });
                     break;
                 case "directoryRoleMember":
-                    this.grant(resource, "memberObjectId", this.entraRoleOfMember(resource));
+                    // The directoryRoles API adds members to the role over the whole tenant.
+                    this.grant(resource, "memberObjectId", { ...this.entraRoleOfMember(resource), directoryScopeId: "/", tenantWide: true });
                     break;
                 case "directoryRoleEligibility":
-                    this.grant(resource, "principalId", { ...this.entraRoleOfAssignment(resource, "roleDefinitionId"), eligible: true });
+                    this.grant(resource, "principalId", { ...this.entraRoleOfAssignment(resource, "roleDefinitionId"), ...this.directoryScopeOf(resource), eligible: true });
                     break;
                 case "azureRoleEligibility":
                     this.addAzureRoleAssignment(resource, true);
@@ -123,11 +135,22 @@ class InventoryBuilder {
             users.forEach((user) => user.stackGroups.push(ref));
             return { ...ref, userKeys: users.map((user) => user.key) };
         });
+        for (const { groupObjectId, member } of this.outsideMemberships) {
+            const users = member.kind === "user" ? [member.user] : this.usersInGroup(member.group);
+            for (const user of users) {
+                const ids = (user.outsideGroupIds ??= []);
+                if (!ids.includes(groupObjectId)) ids.push(groupObjectId);
+            }
+        }
         return {
             users: [...this.users.values()],
             problems: this.problems,
             groups,
             conditionalAccessPolicies: all.filter((r) => r.kind === "conditionalAccessPolicy").map(({ kind: _kind, ...snapshot }) => snapshot),
+            directoryRoles: all.filter((r) => r.kind === "directoryRole").map((r) => {
+                const templateId = readString(r.props, "templateId");
+                return { urn: r.urn, ...(typeof templateId === "string" ? { templateId: templateId.toLowerCase() } : {}) };
+            }),
             outsideGroupGrants: this.outsideGroupGrants,
         };
     }
@@ -150,14 +173,25 @@ class InventoryBuilder {
         const objectId = this.string(resource, "objectId", readNonEmptyString);
         const userPrincipalName = this.string(resource, "userPrincipalName", readNonEmptyString);
         const userType = this.string(resource, "userType", readNonEmptyString);
+        const creationType = this.string(resource, "creationType", readNonEmptyString);
+        const externalUserState = this.string(resource, "externalUserState", readNonEmptyString);
         const enabled = readBoolean(resource.props, "accountEnabled");
         if (enabled instanceof MalformedValue) this.problem(resource.urn, `cannot be read: ${enabled.describe()}`);
+        const orNull = (value: string | typeof UNKNOWN | undefined) => (typeof value === "string" ? value : null);
         this.addStackUser(resource, {
             objectId,
             userPrincipalName: typeof userPrincipalName === "string" ? userPrincipalName : undefined,
             // The provider creates accounts enabled unless told otherwise.
             accountEnabled: enabled === undefined ? true : typeof enabled === "boolean" ? enabled : undefined,
             isGuest: userType === "Guest",
+            // The provider cannot set userType: the accounts it creates are internal members, and the
+            // fields that say otherwise are Graph's, unknown only while the account is still to be created.
+            guestKind: guestKindOf({
+                userType: typeof userType === "string" ? userType : "Member",
+                creationType: orNull(creationType),
+                externalUserState: orNull(externalUserState),
+                userPrincipalName: typeof userPrincipalName === "string" ? userPrincipalName : undefined,
+            }),
             displayName: typeof userPrincipalName === "string" ? userPrincipalName : resource.name,
         });
     }
@@ -170,15 +204,25 @@ class InventoryBuilder {
             accountEnabled: true,
             // An invitation makes a Guest unless it asks for a Member.
             isGuest: userType !== "Member",
+            guestKind: userType === UNKNOWN ? "unknown" : userType === "Member" ? "b2bCollaborationMember" : "b2bCollaborationGuest",
             displayName: typeof email === "string" ? email : resource.name,
         });
     }
 
     private addStackUser(
         resource: KindedResource,
-        fields: Omit<InventoryUser, "key" | "urn" | "objectId" | "isNew" | "roles" | "stackGroups"> & { objectId: string | typeof UNKNOWN | undefined },
+        fields: Omit<InventoryUser, "key" | "urn" | "objectId" | "isNew" | "roles" | "stackGroups" | "principalKind" | "outsideGroupIds"> & {
+            objectId: string | typeof UNKNOWN | undefined;
+        },
     ): void {
         const { objectId, ...rest } = fields;
+        const twin = typeof objectId === "string" ? this.usersByObjectId.get(objectId.toLowerCase()) : undefined;
+        if (twin) {
+            // Two resources for one account: whatever either is given, the one account holds.
+            this.usersByUrn.set(resource.urn, twin);
+            this.problem(resource.urn, `has the object id ${twin.objectId} of ${twin.urn}; both are read as one user, holding the roles and groups of both`);
+            return;
+        }
         const user: InventoryUser = {
             ...rest,
             key: resource.urn,
@@ -187,8 +231,11 @@ class InventoryBuilder {
             isNew: objectId === UNKNOWN,
             roles: [],
             stackGroups: [],
+            principalKind: "user",
+            outsideGroupIds: [],
         };
         this.users.set(user.key, user);
+        this.usersByUrn.set(resource.urn, user);
         if (user.objectId) this.usersByObjectId.set(user.objectId.toLowerCase(), user);
     }
 
@@ -216,19 +263,58 @@ class InventoryBuilder {
         const known = members === UNKNOWN ? [] : members.filter((m): m is string => typeof m === "string");
         group.members.push(...known.map((id) => this.principalById(id)));
         if (members === UNKNOWN || members.some((m) => m === UNKNOWN)) {
-            group.members.push(...this.principalsFromDependencies(resource, "members"));
+            const fromDependencies = this.principalsFromDependencies(resource, "members");
+            group.members.push(...fromDependencies);
+            const unresolved = this.unresolvedMembers(resource, members, fromDependencies);
+            if (unresolved) this.problem(resource.urn, `group '${group.displayName}' has ${unresolved}; they are not checked for the group's roles`);
         }
     }
 
-    private addGroupMember(resource: KindedResource): void {
-        const groups = this.principalsOf(resource, "groupObjectId").filter((p) => p.kind === "group");
-        if (groups.length === 0) {
-            // A membership of a group outside the stack grants nothing the stack can see.
-            return;
+    /**
+     * Says which unknown members of a preview no user or group of the stack accounts for, if any.
+     * Only a member still to be created (no object id yet) can account for an unknown element.
+     */
+    private unresolvedMembers(resource: KindedResource, members: (string | typeof UNKNOWN)[] | typeof UNKNOWN, fromDependencies: Principal[]): string | undefined {
+        const strangers = (resource.propertyDependencies.members ?? []).filter((urn) => !this.usersByUrn.has(urn) && !this.groupsByUrn.has(urn));
+        const cause = strangers.length > 0 ? ` (fed by ${strangers.join(", ")}, which is no user or group of the stack)` : "";
+        if (members === UNKNOWN) {
+            // Every resource that fed a wholly unknown list is a member. None at all means the program
+            // left `members` unset: the provider then reads back whatever membership others manage.
+            return strangers.length > 0 ? `members unknown until the deployment runs that come from no user or group of the stack${cause}` : undefined;
         }
+        const unknownCount = members.filter((m) => m === UNKNOWN).length;
+        const newCount = fromDependencies.filter((p) => (p.kind === "user" ? p.user.isNew : p.kind === "group" && !p.group.objectId)).length;
+        return unknownCount > newCount ? `${unknownCount - newCount} member(s) unknown until the deployment runs that come from no user or group of the stack${cause}` : undefined;
+    }
+
+    private addGroupMember(resource: KindedResource): void {
         const members = this.principalsOf(resource, "memberObjectId");
-        for (const principal of groups) {
-            if (principal.kind === "group") principal.group.members.push(...members);
+        for (const target of this.principalsOf(resource, "groupObjectId")) {
+            switch (target.kind) {
+                case "group":
+                    target.group.members.push(...members);
+                    this.reportUnresolvedMembers(resource, members, `group '${target.group.displayName}'`);
+                    break;
+                case "outside":
+                    // Only the stack's users matter here: an outside member of an outside group is the tenant's business.
+                    for (const member of members) {
+                        if (member.kind === "user" || member.kind === "group") this.outsideMemberships.push({ groupObjectId: target.objectId.toLowerCase(), member });
+                    }
+                    this.reportUnresolvedMembers(resource, members, `group ${target.objectId}, which is not in the stack`);
+                    break;
+                case "user":
+                    this.problem(resource.urn, `adds a member to ${target.user.displayName}, which is a user, not a group; the membership is not read`);
+                    break;
+                case "unresolved":
+                    this.problem(resource.urn, `adds a member to a group the pack cannot identify: ${target.reason}; the membership is not read`);
+                    break;
+            }
+        }
+    }
+
+    private reportUnresolvedMembers(resource: KindedResource, members: Principal[], groupName: string): void {
+        for (const member of members) {
+            if (member.kind === "unresolved") this.problem(resource.urn, `adds a member the pack cannot identify to ${groupName}: ${member.reason}; it is not checked`);
         }
     }
 
@@ -248,7 +334,7 @@ class InventoryBuilder {
     private principalsFromDependencies(resource: KindedResource, property: string): Principal[] {
         const principals: Principal[] = [];
         for (const urn of resource.propertyDependencies[property] ?? []) {
-            const user = this.users.get(urn);
+            const user = this.usersByUrn.get(urn);
             const group = this.groupsByUrn.get(urn);
             if (user) principals.push({ kind: "user", user });
             else if (group) principals.push({ kind: "group", group });
@@ -274,7 +360,7 @@ class InventoryBuilder {
     }
 
     /** Gives `role` to every user the assignment's principal property resolves to. */
-    private grant(resource: KindedResource, principalProperty: string, role: RoleName & { eligible?: boolean }, principalIsGroup = false): void {
+    private grant(resource: KindedResource, principalProperty: string, role: RoleName & DirectoryScope & { eligible?: boolean }, principalIsGroup = false): void {
         for (const principal of this.principalsOf(resource, principalProperty)) {
             const held: HeldRole = {
                 ...role,
@@ -317,12 +403,24 @@ class InventoryBuilder {
         return [...users];
     }
 
-    /** A user the stack does not create but gives a role to; Graph is asked about it by id. */
+    /** A principal the stack does not create but gives a role or a stack group to; Graph is asked about it by id. */
     private outsideUser(objectId: string): InventoryUser {
         const key = `objectId:${objectId.toLowerCase()}`;
         let user = this.users.get(key);
         if (!user) {
-            user = { key, objectId, displayName: objectId, isGuest: false, isNew: false, roles: [], stackGroups: [] };
+            user = {
+                key,
+                objectId,
+                displayName: objectId,
+                isGuest: false,
+                isNew: false,
+                roles: [],
+                stackGroups: [],
+                // Named where a user or a group may stand: only Graph can tell which it is.
+                principalKind: "unknown",
+                guestKind: "unknown",
+                outsideGroupIds: [],
+            };
             this.users.set(key, user);
             this.usersByObjectId.set(objectId.toLowerCase(), user);
         }
@@ -372,6 +470,24 @@ class InventoryBuilder {
             if (directoryRole) return this.entraRoleOfDirectoryRole(directoryRole);
         }
         return { reference: "an unknown directory role", unnamedBecause: "its role id is unknown and comes from no directory role of the stack" };
+    }
+
+    /**
+     * Where an Entra role applies. Conditional Access targets roles only over the whole tenant
+     * (https://learn.microsoft.com/entra/identity/conditional-access/concept-conditional-access-users-groups),
+     * so a role scoped to an administrative unit or an app is marked, and an unknown scope stays unknown.
+     */
+    private directoryScopeOf(resource: KindedResource): DirectoryScope {
+        const directoryScopeId = this.string(resource, "directoryScopeId", readNonEmptyString);
+        if (typeof directoryScopeId === "string") return { directoryScopeId, tenantWide: directoryScopeId === "/" };
+        const appScopeId = resource.kind === "directoryRoleAssignment" ? this.string(resource, "appScopeId", readNonEmptyString) : undefined;
+        if (typeof appScopeId === "string") return { tenantWide: false };
+        // The provider computes an unset scope, so a preview shows it unknown: only a scope that comes
+        // from another resource (an administrative unit the stack creates) is really unknown.
+        const fedBy = (property: string) => (resource.propertyDependencies[property] ?? []).length > 0;
+        if ((directoryScopeId === UNKNOWN && fedBy("directoryScopeId")) || (appScopeId === UNKNOWN && fedBy("appScopeId"))) return { scopeUnknown: true };
+        // Neither set: the provider assigns the role over the whole tenant.
+        return { directoryScopeId: "/", tenantWide: true };
     }
 
     private entraRoleOfMember(resource: KindedResource): RoleName {

@@ -55,18 +55,18 @@ export function resourceKindOf(type: string): ResourceKind | undefined {
  * is most of the pack's own cost on a large stack.
  */
 export const READ_PROPERTIES: Record<ResourceKind, readonly string[]> = {
-    user: ["objectId", "userPrincipalName", "userType", "accountEnabled"],
+    user: ["objectId", "userPrincipalName", "userType", "accountEnabled", "creationType", "externalUserState"],
     invitation: ["userEmailAddress", "userType", "userId"],
     group: ["objectId", "displayName", "members"],
     groupMember: ["groupObjectId", "memberObjectId"],
     directoryRole: ["objectId", "displayName", "templateId"],
     directoryRoleMember: ["roleObjectId", "memberObjectId"],
-    directoryRoleAssignment: ["roleId", "principalObjectId"],
+    directoryRoleAssignment: ["roleId", "principalObjectId", "directoryScopeId", "appScopeId"],
     azureRoleAssignment: ["principalId", "principalType", "roleDefinitionId"],
     azureRoleDefinition: ["id", "name", "roleName", "roleDefinitionId", "roleDefinitionResourceId"],
     classicRoleAssignment: ["principalId", "principalType", "roleDefinitionId", "roleDefinitionName"],
     classicRoleDefinition: ["id", "name", "roleDefinitionId", "roleDefinitionResourceId"],
     conditionalAccessPolicy: ["displayName", "state", "conditions", "grantControls"],
-    directoryRoleEligibility: ["roleDefinitionId", "principalId"],
+    directoryRoleEligibility: ["roleDefinitionId", "principalId", "directoryScopeId"],
     azureRoleEligibility: ["principalId", "principalType", "roleDefinitionId"],
 };

@@ -28,7 +28,29 @@ export interface InventoryUser {
     roles: HeldRole[];
     /** The stack's groups the user is in, through nested groups. */
     stackGroups: StackGroupRef[];
+    // The three fields below are always set by `buildInventory`; they are optional only so that
+    // users built elsewhere (from Graph answers) keep compiling until they set them too.
+    /**
+     * `"user"` for the stack's users and invitations; `"unknown"` for an id outside the stack that is
+     * named where a user or a group may stand, so only Graph can tell which it is.
+     */
+    principalKind?: PrincipalKind;
+    /** The user's kind in Conditional Access terms; `"unknown"` for users outside the stack. */
+    guestKind?: GuestKind;
+    /**
+     * Lower-case object ids of groups outside the stack that the stack makes the user a member of
+     * (`GroupMember`), directly or through stack groups nested in them.
+     */
+    outsideGroupIds?: string[];
 }
+
+export type PrincipalKind = "user" | "unknown";
+
+/**
+ * Conditional Access's guest and external user types that a user object can be
+ * (https://learn.microsoft.com/graph/api/resources/conditionalaccessguestsorexternalusers).
+ */
+export type GuestKind = "member" | "internalGuest" | "b2bCollaborationGuest" | "b2bCollaborationMember" | "unknown";
 
 export interface StackGroupRef {
     urn: string;
@@ -53,6 +75,15 @@ export interface HeldRole {
     viaGroup?: string;
     assignmentUrn: string;
     unnamedBecause?: string;
+    /** Entra roles: the directory scope assigned, `"/"` for the whole tenant; absent when unknown or scoped to an app. */
+    directoryScopeId?: string;
+    /**
+     * Entra roles: whether the role applies to the whole tenant. Conditional Access cannot target
+     * roles scoped to an administrative unit or an app. Absent for Azure roles and when `scopeUnknown`.
+     */
+    tenantWide?: boolean;
+    /** Entra roles: the scope is unknown until the deployment runs. */
+    scopeUnknown?: true;
 }
 
 /** Something in the stack the inventory could not read; it is reported, never guessed. */
@@ -68,6 +99,8 @@ export interface Inventory {
     groups: (StackGroupRef & { userKeys: string[] })[];
     /** Conditional Access policies defined in the stack, as read from it. */
     conditionalAccessPolicies: StackResourceSnapshot[];
+    /** The stack's DirectoryRole resources, for references to them unknown during preview. */
+    directoryRoles: { urn: string; templateId?: string }[];
     /** Roles given to groups that are not in the stack; their members come from Graph. */
     outsideGroupGrants: { groupObjectId: string; role: HeldRole }[];
 }

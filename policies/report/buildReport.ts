@@ -2,7 +2,7 @@ import { RuleResults } from "../evidence/stackEvaluation";
 import { UserVerdict } from "../evidence/evaluate";
 import { InventoryProblem } from "../inventory/types";
 import { NON_PRIVILEGED_USER_MFA, PRIVILEGED_USER_MFA } from "../config";
-import { evidenceSummary, remediationCommand, reportedOn } from "./messages";
+import { evidenceDetail, evidenceSummary, remediationCommand, reportedOn } from "./messages";
 import { MfaReport, ReportEntry, ReportVerdict } from "./reportTypes";
 
 const VERDICTS: Record<UserVerdict["kind"], ReportVerdict> = {
@@ -74,7 +74,7 @@ function entryFor(verdict: UserVerdict, graphBaseUrl: string): ReportEntry {
             ...(role.eligible ? { eligible: true } : {}),
             assignmentUrn: role.assignmentUrn,
         })),
-        evidence: verdict.evidence.map((e) => ({ ...e })),
+        evidence: verdict.evidence.map((e) => ({ source: e.source, counted: e.counted, detail: evidenceDetail(e) })),
         ...(verdict.decidedBy ? { decidedBy: verdict.decidedBy } : {}),
         reason,
         ...(verdict.kind === "noncompliant" ? { remediation: remediationCommand(user, graphBaseUrl) } : {}),

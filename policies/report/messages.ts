@@ -1,12 +1,21 @@
-import { UserVerdict } from "../evidence/evaluate";
+import { EvidenceNote, UserVerdict } from "../evidence/evaluate";
 import { describeRole } from "../inventory/buildInventory";
 import { HeldRole, InventoryProblem, InventoryUser } from "../inventory/types";
 
-/** How a user is named in a message: UPN (or e-mail), with the object id when known. */
+/**
+ * Messages as `pulumi preview` shows them: a first line that says who and what, short enough to
+ * read at a glance, then indented lines for the evidence and the fix
+ * (https://www.pulumi.com/docs/iac/using-pulumi/crossguard/core-concepts/#policy-violations).
+ */
+
+/** How a user is named on a first line: UPN or e-mail when known, else object id or resource name. */
 export function nameOf(user: InventoryUser): string {
-    if (user.objectId && user.displayName !== user.objectId) return `'${user.displayName}' (object id ${user.objectId})`;
-    if (user.objectId) return `with object id ${user.objectId}`;
     return `'${user.displayName}'${user.isNew ? " (created by this deployment)" : ""}`;
+}
+
+/** The user's object id, when the name does not already show it. */
+function objectIdLine(user: InventoryUser): string[] {
+    return user.objectId && user.displayName !== user.objectId ? [`  Object id: ${user.objectId}`] : [];
 }
 
 export function describeRoles(roles: readonly HeldRole[]): string {
@@ -16,62 +25,90 @@ export function describeRoles(roles: readonly HeldRole[]): string {
         .join(", ");
 }
 
+/** "privileged: holds 'Owner'" or "non-privileged: holds 'Reader'", the few words a first line has room for. */
+export function ruleClause(verdict: UserVerdict): string {
+    const roles = verdict.rule === "privileged" ? verdict.classification.privilegedRoles : verdict.user.roles;
+    if (roles.length === 0) return `${verdict.rule}: no role in this stack`;
+    const names = [...new Set(roles.map(describeRole))];
+    const shown = names.length > 2 ? `${names.slice(0, 2).join(", ")} and ${names.length - 2} more` : names.join(", ");
+    return `${verdict.rule}: holds ${shown}`;
+}
+
 /** The seed rule's fix: turn per-user MFA on through Graph (https://learn.microsoft.com/graph/api/authentication-update-requirements). */
 export function remediationCommand(user: InventoryUser, graphBaseUrl: string): string {
     const id = user.objectId ?? user.userPrincipalName ?? "<object id>";
     return `az rest --method PATCH --uri '${graphBaseUrl}/beta/users/${id}/authentication/requirements' --body '{"perUserMfaState":"enabled"}'`;
 }
 
-function rolesSentence(verdict: UserVerdict): string {
-    const { roles } = verdict.user;
-    if (verdict.rule === "privileged") {
-        return `It holds the privileged role${verdict.classification.privilegedRoles.length > 1 ? "s" : ""} ${describeRoles(verdict.classification.privilegedRoles)}.`;
-    }
-    if (roles.length === 0) return "It holds no role in this stack.";
-    if (roles.length === 1) return `Its only role, ${describeRoles(roles)}, is not privileged.`;
-    return `None of its roles (${describeRoles(roles)}) is privileged.`;
-}
-
-function unnamedRolesNote(verdict: UserVerdict): string {
-    const unnamed = verdict.classification.unnamedRoles;
-    if (unnamed.length === 0) return "";
-    return ` ${unnamed.map((role) => `The role ${role.reference} could not be named (${role.unnamedBecause}), so it did not count as privileged.`).join(" ")}`;
-}
-
-function expiredNote(verdict: UserVerdict): string {
-    const expired = verdict.expiredExemption;
-    return expired ? ` Its exemption ('${expired.reason}') expired on ${expired.expires} and no longer counts.` : "";
-}
-
-/** What was looked at, as one clause: "its per-user MFA state is 'disabled'; security defaults are off". */
+/** What was looked at, as one clause for reports: "Conditional Access: …; security defaults are off". */
 export function evidenceSummary(verdict: UserVerdict): string {
     const notCounted = verdict.evidence.filter((e) => !e.counted).map((e) => e.detail);
     return notCounted.length > 0 ? notCounted.join("; ") : "no evidence of MFA was found";
 }
 
-/** The violation for a user without MFA: one sentence naming the user and why, then the fix. */
-export function noncompliantMessage(verdict: UserVerdict, graphBaseUrl: string): string {
-    const { user } = verdict;
-    const context = `${rolesSentence(verdict)}${unnamedRolesNote(verdict)}${expiredNote(verdict)}`;
-    const alternative = "or require MFA for it with a Conditional Access policy";
-    if (user.isNew) {
-        return (
-            `User ${nameOf(user)} will be created without multi-factor authentication: ${evidenceSummary(verdict)}. ${context} ` +
-            `Fix: after the deployment creates it, run: ${remediationCommand(user, graphBaseUrl)} (${alternative} that includes it).`
-        );
-    }
-    return `User ${nameOf(user)} has no multi-factor authentication: ${evidenceSummary(verdict)}. ${context} Fix: ${remediationCommand(user, graphBaseUrl)} (${alternative}).`;
+/** One evidence note with what it looked at, for reports that have a single line per note. */
+export function evidenceDetail(note: EvidenceNote): string {
+    return note.lookedAt?.length ? `${note.detail} (looked at: ${note.lookedAt.join("; ")})` : note.detail;
 }
 
-export function unverifiedMessage(verdict: UserVerdict): string {
-    return (
-        `Could not verify multi-factor authentication for user ${nameOf(verdict.user)}: ${verdict.reason}. ` +
-        `The user is neither passed nor failed; fix the cause and run the preview again.`
-    );
+/** The evidence as indented lines: each source, and under Conditional Access each policy looked at. */
+function evidenceLines(verdict: UserVerdict): string[] {
+    const notes = verdict.evidence.filter((e) => !e.counted);
+    if (notes.length === 0) return ["  - no evidence of MFA was found"];
+    return notes.flatMap((note) => [`  - ${note.detail}`, ...(note.lookedAt ?? []).map((policy) => `      ${policy}`)]);
+}
+
+function contextLines(verdict: UserVerdict): string[] {
+    const lines: string[] = [];
+    const roles = verdict.rule === "privileged" ? verdict.classification.privilegedRoles : verdict.user.roles;
+    if (roles.length > 2 || roles.some((r) => r.eligible || r.viaGroup)) lines.push(`  Roles: ${describeRoles(roles)}`);
+    for (const role of verdict.classification.unnamedRoles) {
+        lines.push(`  The role ${role.reference} could not be named (${role.unnamedBecause}), so it did not count as privileged.`);
+    }
+    const expired = verdict.expiredExemption;
+    if (expired) lines.push(`  Its exemption ('${expired.reason}') expired on ${expired.expires} and no longer counts.`);
+    return lines;
+}
+
+/** The violation for a user without MFA: who and what, the evidence, then the fix. */
+export function noncompliantMessage(verdict: UserVerdict, graphBaseUrl: string): string {
+    const { user } = verdict;
+    const alternative = "or require MFA for the user with a Conditional Access policy";
+    const headline = user.isNew ? `User ${nameOf(user)} will have no MFA (${ruleClause(verdict)})` : `User ${nameOf(user)} has no MFA (${ruleClause(verdict)})`;
+    const fix = user.isNew
+        ? [`  Fix, once the deployment has created it: ${remediationCommand(user, graphBaseUrl)}`, `  (${alternative} that includes it)`]
+        : [`  Fix: ${remediationCommand(user, graphBaseUrl)}`, `  (${alternative})`];
+    return [headline, ...objectIdLine(user), ...evidenceLines(verdict), ...contextLines(verdict), ...fix].join("\n");
+}
+
+/**
+ * A user the pack could not verify. A cause shared by several users is stated once per run
+ * (`sharedCauses`, numbered); the user's message then refers to it by number.
+ */
+export function unverifiedMessage(verdict: UserVerdict, sharedCauses: ReadonlyMap<string, number> = new Map()): string {
+    const causes = verdict.causes ?? (verdict.reason ? [verdict.reason] : []);
+    const lines = causes.map((cause) => (sharedCauses.has(cause) ? `  - cause ${sharedCauses.get(cause)} above (${shortCause(cause)})` : `  - ${cause}`));
+    return [
+        `User ${nameOf(verdict.user)}: MFA not verified (${ruleClause(verdict)})`,
+        ...objectIdLine(verdict.user),
+        ...lines,
+        "  It is neither passed nor failed; fix the cause and run the preview again.",
+    ].join("\n");
+}
+
+/** A cause many users share, stated once, with how many it concerns. */
+export function sharedCauseMessage(cause: string, number: number, users: number): string {
+    return `Could not verify MFA for ${users} users (cause ${number}):\n  ${cause}`;
+}
+
+/** The first clause of a cause, for a short reference to it. */
+function shortCause(cause: string): string {
+    const first = cause.split(/[;(]/)[0].trim();
+    return first.length > 80 ? `${first.slice(0, 77)}...` : first;
 }
 
 export function problemMessage(problem: InventoryProblem): string {
-    return `Could not read the stack completely: ${problem.urn} ${problem.message}. Users it concerns may be checked without all their roles.`;
+    return `Could not read the stack completely: ${problem.urn} ${problem.message}.\n  Users it concerns may be checked without all their roles.`;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Conditional Access policies in the shape `GET /identity/conditionalAccess/policies` returns them
  * (https://learn.microsoft.com/graph/api/resources/conditionalaccesspolicy), and the partial form
- * tests write, which the emulator completes with the empty values Graph sends.
+ * tests write, which the emulator completes with the empty values Graph sends. The emulator holds
+ * the beta shape; v1.0 answers leave out what only beta has.
  */
 
 export type ConditionalAccessPolicyState = "enabled" | "disabled" | "enabledForReportingButNotEnforced";
@@ -56,8 +57,28 @@ export interface ConditionalAccessConditionSet {
     userRiskLevels: string[];
     servicePrincipalRiskLevels: string[];
     clientApplications: Record<string, unknown> | null;
+    /**
+     * `deviceFilter` in both versions; beta also keeps the deprecated `includeDevices`,
+     * `excludeDevices`, `includeDeviceStates` and `excludeDeviceStates`.
+     */
     devices: Record<string, unknown> | null;
+    /** E.g. `{ transferMethods: "deviceCodeFlow,authenticationTransfer" }`. */
+    authenticationFlows: { transferMethods: string } | null;
+    /** A comma-separated flags value, e.g. `"elevated"`. */
+    insiderRiskLevels: string | null;
+    /** Beta only. */
+    agentIdRiskLevels: string | null;
 }
+
+/**
+ * Members of the condition set, and of its `devices`, that only beta lists
+ * (https://learn.microsoft.com/graph/api/resources/conditionalaccessconditionset?view=graph-rest-beta,
+ * https://learn.microsoft.com/graph/api/resources/conditionalaccessdevices).
+ */
+export const BETA_ONLY_CONDITIONS = {
+    conditions: ["agentIdRiskLevels"],
+    devices: ["includeDevices", "excludeDevices", "includeDeviceStates", "excludeDeviceStates"],
+} as const;
 
 /** https://learn.microsoft.com/graph/api/resources/authenticationstrengthpolicy */
 export interface AuthenticationStrengthPolicy {
@@ -169,6 +190,20 @@ export const BUILT_IN_AUTHENTICATION_STRENGTHS = {
     },
 } as const satisfies Record<string, AuthenticationStrengthPolicy>;
 
+/** A custom authentication strength as a test writes it; the rest is filled as Graph fills it for a new one. */
+export type EmulatedAuthenticationStrength = Pick<AuthenticationStrengthPolicy, "id" | "displayName" | "allowedCombinations"> & Partial<AuthenticationStrengthPolicy>;
+
+export function completeAuthenticationStrength(strength: EmulatedAuthenticationStrength): AuthenticationStrengthPolicy {
+    return {
+        description: null,
+        policyType: "custom",
+        requirementsSatisfied: "mfa",
+        createdDateTime: null,
+        modifiedDateTime: null,
+        ...structuredClone(strength),
+    };
+}
+
 /** Fills what a test left out of a policy with the empty values Graph sends. */
 export function completeConditionalAccessPolicy(policy: EmulatedConditionalAccessPolicy): ConditionalAccessPolicy {
     const conditions = policy.conditions ?? {};
@@ -208,6 +243,9 @@ export function completeConditionalAccessPolicy(policy: EmulatedConditionalAcces
             servicePrincipalRiskLevels: conditions.servicePrincipalRiskLevels ?? [],
             clientApplications: conditions.clientApplications ?? null,
             devices: conditions.devices ?? null,
+            authenticationFlows: conditions.authenticationFlows ?? null,
+            insiderRiskLevels: conditions.insiderRiskLevels ?? null,
+            agentIdRiskLevels: conditions.agentIdRiskLevels ?? null,
         },
         grantControls: grantControls === undefined || grantControls === null ? null : {
             operator: "OR",
@@ -222,17 +260,91 @@ export function completeConditionalAccessPolicy(policy: EmulatedConditionalAcces
 }
 
 /**
- * A policy as Graph serializes it: `grantControls` carries an `authenticationStrength@odata.context`
- * next to the (expanded) authentication strength, as real responses do.
+ * A policy as Graph serializes it in `version`: `grantControls` carries an
+ * `authenticationStrength@odata.context` next to the (expanded) authentication strength, as real
+ * responses do; v1.0 leaves out the beta-only conditions. With `annotated`, every object names its
+ * `@odata.type` and every typed property gets a `name@odata.type` beside it, as beta exports show.
  */
-export function serializeConditionalAccessPolicy(policy: ConditionalAccessPolicy, graphUrl: string, version: string): Record<string, unknown> {
+export function serializeConditionalAccessPolicy(policy: ConditionalAccessPolicy, graphUrl: string, version: string, annotated = false): Record<string, unknown> {
     const body: Record<string, unknown> = structuredClone(policy) as unknown as Record<string, unknown>;
+    if (version !== "beta") {
+        const conditions = body.conditions as Record<string, unknown>;
+        for (const name of BETA_ONLY_CONDITIONS.conditions) delete conditions[name];
+        const devices = conditions.devices as Record<string, unknown> | null;
+        if (devices !== null) for (const name of BETA_ONLY_CONDITIONS.devices) delete devices[name];
+    }
     if (policy.grantControls !== null) {
         body.grantControls = {
-            ...policy.grantControls,
+            ...(body.grantControls as Record<string, unknown>),
             "authenticationStrength@odata.context":
                 `${graphUrl}/${version}/$metadata#identity/conditionalAccess/policies('${policy.id}')/grantControls/authenticationStrength/$entity`,
         };
     }
-    return body;
+    return annotated ? { "@odata.type": "#microsoft.graph.conditionalAccessPolicy", ...withODataTypes(body) } : body;
+}
+
+/** Complex types of the nested objects, by property name (https://learn.microsoft.com/graph/api/resources/conditionalaccesspolicy). */
+const COMPLEX_TYPES: Record<string, string> = {
+    conditions: "conditionalAccessConditionSet",
+    users: "conditionalAccessUsers",
+    applications: "conditionalAccessApplications",
+    includeGuestsOrExternalUsers: "conditionalAccessGuestsOrExternalUsers",
+    excludeGuestsOrExternalUsers: "conditionalAccessGuestsOrExternalUsers",
+    applicationFilter: "conditionalAccessFilter",
+    deviceFilter: "conditionalAccessFilter",
+    platforms: "conditionalAccessPlatforms",
+    locations: "conditionalAccessLocations",
+    devices: "conditionalAccessDevices",
+    clientApplications: "conditionalAccessClientApplications",
+    authenticationFlows: "conditionalAccessAuthenticationFlows",
+    grantControls: "conditionalAccessGrantControls",
+    authenticationStrength: "authenticationStrengthPolicy",
+    sessionControls: "conditionalAccessSessionControls",
+    signInFrequency: "signInFrequencySessionControl",
+    persistentBrowser: "persistentBrowserSessionControl",
+};
+
+/** Types of the typed scalar and collection properties; plain strings carry no annotation in OData JSON. */
+const PROPERTY_TYPES: Record<string, string> = {
+    state: "#microsoft.graph.conditionalAccessPolicyState",
+    createdDateTime: "#DateTimeOffset",
+    modifiedDateTime: "#DateTimeOffset",
+    clientAppTypes: "#Collection(microsoft.graph.conditionalAccessClientApp)",
+    signInRiskLevels: "#Collection(microsoft.graph.riskLevel)",
+    userRiskLevels: "#Collection(microsoft.graph.riskLevel)",
+    servicePrincipalRiskLevels: "#Collection(microsoft.graph.riskLevel)",
+    includePlatforms: "#Collection(microsoft.graph.conditionalAccessDevicePlatform)",
+    excludePlatforms: "#Collection(microsoft.graph.conditionalAccessDevicePlatform)",
+    builtInControls: "#Collection(microsoft.graph.conditionalAccessGrantControl)",
+    allowedCombinations: "#Collection(microsoft.graph.authenticationMethodModes)",
+    guestOrExternalUserTypes: "#microsoft.graph.conditionalAccessGuestOrExternalUserTypes",
+    insiderRiskLevels: "#microsoft.graph.conditionalAccessInsiderRiskLevels",
+    transferMethods: "#microsoft.graph.conditionalAccessTransferMethods",
+    mode: "#microsoft.graph.filterMode",
+    requirementsSatisfied: "#microsoft.graph.authenticationStrengthRequirements",
+    policyType: "#microsoft.graph.authenticationStrengthPolicyType",
+};
+
+function withODataTypes(object: Record<string, unknown>): Record<string, unknown> {
+    const annotated: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(object)) {
+        if (name.includes("@")) {
+            annotated[name] = value;
+            continue;
+        }
+        const complexType = COMPLEX_TYPES[name];
+        if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+            const inner = withODataTypes(value as Record<string, unknown>);
+            const type = (inner["@odata.type"] as string | undefined) ?? (complexType === undefined ? undefined : `#microsoft.graph.${complexType}`);
+            if (type !== undefined) annotated[`${name}@odata.type`] = type;
+            annotated[name] = type === undefined || "@odata.type" in inner ? inner : { "@odata.type": type, ...inner };
+            continue;
+        }
+        if (value !== null) {
+            const type = PROPERTY_TYPES[name] ?? (Array.isArray(value) ? "#Collection(String)" : undefined);
+            if (type !== undefined) annotated[`${name}@odata.type`] = type;
+        }
+        annotated[name] = value;
+    }
+    return annotated;
 }

@@ -24,6 +24,12 @@ export interface EmulatedUser {
      */
     isMfaCapable?: boolean;
     isMfaRegistered?: boolean;
+    /** `Invitation` for a B2B guest invited by email, `LocalAccount` in B2C; null (the default) for an ordinary account. */
+    creationType?: string | null;
+    /** `PendingAcceptance` or `Accepted` for invited users; null by default. */
+    externalUserState?: string | null;
+    /** Default: one `userPrincipalName` identity issued by the UPN's domain, as every account has. */
+    identities?: { signInType: string; issuer: string; issuerAssignedId?: string | null }[];
 }
 
 /** A directory group; `members` are user or group ids (nested groups are resolved transitively). */
@@ -45,6 +51,17 @@ export interface EmulatedDirectoryRole {
     displayName: string;
     members: string[];
     id?: string;
+}
+
+/**
+ * A directory role a principal may activate through PIM, as `roleEligibilityScheduleInstances`
+ * lists it. `roleDefinitionId` is the template id for built-in roles.
+ */
+export interface EmulatedRoleEligibility {
+    principalId: string;
+    roleDefinitionId: string;
+    /** Default `/`, the whole tenant; `/administrativeUnits/{id}` for a role scoped to an administrative unit. */
+    directoryScopeId?: string;
 }
 
 /** Users by id, findable by id or userPrincipalName, both case-insensitively as Graph does. */
@@ -86,7 +103,10 @@ export const DEFAULT_USER_PROPERTIES: Record<GraphVersion, readonly string[]> = 
     beta: ["id", "accountEnabled", "businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone", "officeLocation", "preferredLanguage", "surname", "userPrincipalName", "userType"],
 };
 
-export const SELECTABLE_USER_PROPERTIES: ReadonlySet<string> = new Set(DEFAULT_USER_PROPERTIES.beta);
+/** Properties only `$select` returns, in either version. */
+const SELECT_ONLY_USER_PROPERTIES = ["creationType", "externalUserState", "identities"];
+
+export const SELECTABLE_USER_PROPERTIES: ReadonlySet<string> = new Set([...DEFAULT_USER_PROPERTIES.beta, ...SELECT_ONLY_USER_PROPERTIES]);
 
 export function userProperty(user: EmulatedUser, property: string): unknown {
     switch (property) {
@@ -96,6 +116,10 @@ export function userProperty(user: EmulatedUser, property: string): unknown {
         case "userType": return user.userType ?? "Member";
         case "accountEnabled": return user.accountEnabled ?? true;
         case "businessPhones": return [];
+        case "creationType": return user.creationType ?? null;
+        case "externalUserState": return user.externalUserState ?? null;
+        case "identities":
+            return user.identities ?? [{ signInType: "userPrincipalName", issuer: user.userPrincipalName.slice(user.userPrincipalName.lastIndexOf("@") + 1), issuerAssignedId: user.userPrincipalName }];
         default: return null;
     }
 }

@@ -1,6 +1,7 @@
 /**
  * The Graph resources that carry MFA evidence besides the per-user state: Conditional Access
- * policies, security defaults, the registration report, and transitive group and role membership.
+ * policies and the authentication strengths they name, security defaults, the registration report,
+ * transitive group and role membership, and PIM eligibility.
  * Each answer here has already been authenticated, throttled and fault-checked.
  */
 import { serializeConditionalAccessPolicy } from "./conditionalAccess";
@@ -39,7 +40,8 @@ export function serviceLimitOf(segments: readonly string[]): ServiceLimit | unde
 
 /** `GET /identity/conditionalAccess/policies[/{id}]`. */
 export function answerConditionalAccessPolicies(request: EvidenceRequest, policyId: string | undefined): EmulatorResponse {
-    const policies = request.tenant.conditionalAccessPolicies.map((policy) => serializeConditionalAccessPolicy(policy, request.graphUrl, request.version));
+    const annotated = request.tenant.conditionalAccessODataAnnotations;
+    const policies = request.tenant.conditionalAccessPolicies.map((policy) => serializeConditionalAccessPolicy(policy, request.graphUrl, request.version, annotated));
     const spec = {
         contextName: "identity/conditionalAccess/policies",
         typeName: "microsoft.graph.conditionalAccessPolicy",
@@ -49,6 +51,51 @@ export function answerConditionalAccessPolicies(request: EvidenceRequest, policy
     const policy = policies.find((candidate) => candidate.id === policyId);
     if (policy === undefined) return notFound(policyId);
     return answerEntity(request, policy, spec);
+}
+
+/** `GET /policies/authenticationStrengthPolicies[/{id}]` (https://learn.microsoft.com/graph/api/authenticationstrengthpolicy-get). */
+export function answerAuthenticationStrengths(request: EvidenceRequest, strengthId: string | undefined): EmulatorResponse {
+    const strengths = [...request.tenant.authenticationStrengths.values()].map((strength) => ({
+        "@odata.type": "#microsoft.graph.authenticationStrengthPolicy",
+        ...strength,
+        combinationConfigurations: [],
+    }));
+    const spec = {
+        contextName: "policies/authenticationStrengthPolicies",
+        typeName: "microsoft.graph.authenticationStrengthPolicy",
+        selectable: new Set(["id", "displayName", "description", "policyType", "requirementsSatisfied", "allowedCombinations", "createdDateTime", "modifiedDateTime", "combinationConfigurations"]),
+    };
+    if (strengthId === undefined) return answerCollection(request, { ...spec, items: strengths, filterable: true, pageSize: request.pageSize });
+    const strength = strengths.find((candidate) => candidate.id.toLowerCase() === strengthId.toLowerCase());
+    if (strength === undefined) return notFound(strengthId);
+    return answerEntity(request, strength, spec);
+}
+
+/**
+ * `GET /roleManagement/directory/roleEligibilityScheduleInstances`, with `$filter` on
+ * `principalId` and the other documented properties
+ * (https://learn.microsoft.com/graph/api/rbacapplication-list-roleeligibilityscheduleinstances).
+ */
+export function answerRoleEligibilityInstances(request: EvidenceRequest): EmulatorResponse {
+    const instances = request.tenant.roleEligibilities.map((eligibility) => ({
+        id: eligibility.id,
+        principalId: eligibility.principalId,
+        roleDefinitionId: eligibility.roleDefinitionId,
+        directoryScopeId: eligibility.directoryScopeId,
+        appScopeId: null,
+        startDateTime: eligibility.startDateTime,
+        endDateTime: null,
+        memberType: "Direct",
+        roleEligibilityScheduleId: eligibility.id,
+    }));
+    return answerCollection(request, {
+        items: instances,
+        contextName: "roleManagement/directory/roleEligibilityScheduleInstances",
+        typeName: "microsoft.graph.unifiedRoleEligibilityScheduleInstance",
+        selectable: new Set(["id", "principalId", "roleDefinitionId", "directoryScopeId", "appScopeId", "startDateTime", "endDateTime", "memberType", "roleEligibilityScheduleId"]),
+        filterable: true,
+        pageSize: request.pageSize,
+    });
 }
 
 const SECURITY_DEFAULTS_DESCRIPTION =
@@ -137,9 +184,19 @@ interface DirectoryObject {
 export function answerTransitiveMemberOf(request: EvidenceRequest, idOrUpn: string, cast: string | undefined): EmulatorResponse {
     const user = request.tenant.users.find(idOrUpn);
     if (user === undefined) return notFound(idOrUpn);
+    return answerMemberOf(request, user.id, cast);
+}
+
+/** `GET /groups/{id}/transitiveMemberOf[/{cast}]`: the groups a group is nested in, then the directory roles it holds, itself or through them. */
+export function answerGroupTransitiveMemberOf(request: EvidenceRequest, groupId: string, cast: string | undefined): EmulatorResponse {
+    if (!request.tenant.groups.has(groupId)) return notFound(groupId);
+    return answerMemberOf(request, groupId, cast);
+}
+
+function answerMemberOf(request: EvidenceRequest, objectId: string, cast: string | undefined): EmulatorResponse {
     const objects: DirectoryObject[] = [
-        ...request.tenant.transitiveGroupsOf(user.id).map((group) => ({ type: "group" as const, representation: groupRepresentation(group) })),
-        ...request.tenant.transitiveDirectoryRolesOf(user.id).map((role) => ({ type: "directoryRole" as const, representation: directoryRoleRepresentation(role) })),
+        ...request.tenant.transitiveGroupsOf(objectId).map((group) => ({ type: "group" as const, representation: groupRepresentation(group) })),
+        ...request.tenant.transitiveDirectoryRolesOf(objectId).map((role) => ({ type: "directoryRole" as const, representation: directoryRoleRepresentation(role) })),
     ];
     return answerDirectoryObjects(request, objects, cast, ["group", "directoryRole"]);
 }

@@ -91,6 +91,13 @@ const REGISTRATION_DETAILS = "/reports/authenticationMethods/userRegistrationDet
 
 const idsOf = (items: { id: string }[]) => items.map((item) => item.id).sort();
 
+/** A copy without `@odata.type` and `name@odata.type` keys, to compare an annotated answer with a plain one. */
+function withoutTypeAnnotations(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(withoutTypeAnnotations);
+    if (value === null || typeof value !== "object") return value;
+    return Object.fromEntries(Object.entries(value).filter(([key]) => !key.endsWith("@odata.type")).map(([key, inner]) => [key, withoutTypeAnnotations(inner)]));
+}
+
 /** Sub-responses of a `$batch`, by request id. */
 function subResponsesById(reply: EmulatorReply): Map<string, { status: number; headers: Record<string, string>; body: any }> {
     return new Map((reply.json().responses as { id: string; status: number; headers: Record<string, string>; body: any }[]).map((r) => [r.id, r]));
@@ -128,6 +135,7 @@ describe("the evidence endpoints of startGraphEmulator", () => {
         emulator.setServiceLimits({});
         emulator.setThrottle(undefined);
         emulator.setConditionalAccessPolicies(FIXTURE.conditionalAccessPolicies);
+        emulator.setConditionalAccessODataAnnotations(false);
         emulator.setSecurityDefaults(false);
         for (const group of FIXTURE.groups) emulator.upsertGroup(group);
     });
@@ -177,6 +185,8 @@ describe("the evidence endpoints of startGraphEmulator", () => {
                     servicePrincipalRiskLevels: [],
                     clientApplications: null,
                     devices: null,
+                    authenticationFlows: null,
+                    insiderRiskLevels: null,
                 },
                 grantControls: {
                     operator: "OR",
@@ -205,6 +215,55 @@ describe("the evidence endpoints of startGraphEmulator", () => {
             assert.equal(guests.conditions.users.includeGuestsOrExternalUsers.guestOrExternalUserTypes, "internalGuest,b2bCollaborationGuest");
             assert.equal(guests.grantControls, null, "a session-only policy has no grant controls");
             assert.deepEqual(guests.sessionControls, { signInFrequency: { isEnabled: true, type: "hours", value: 4 } });
+        });
+
+        it("lists the beta-only conditions in beta and leaves them out of v1.0", async () => {
+            const deviceFilter = { mode: "exclude", rule: "device.isCompliant -eq True" };
+            emulator.setConditionalAccessPolicies([{
+                ...REQUIRE_MFA,
+                conditions: {
+                    ...REQUIRE_MFA.conditions,
+                    devices: { includeDevices: ["All"], excludeDevices: ["Compliant"], deviceFilter },
+                    authenticationFlows: { transferMethods: "deviceCodeFlow" },
+                    insiderRiskLevels: "elevated",
+                    agentIdRiskLevels: "high",
+                },
+            }]);
+
+            const [beta] = (await get(`/beta${CA_POLICIES}`)).json().value;
+            const [v1] = (await get(`/v1.0${CA_POLICIES}`)).json().value;
+
+            assert.deepEqual(beta.conditions.devices, { includeDevices: ["All"], excludeDevices: ["Compliant"], deviceFilter });
+            assert.equal(beta.conditions.agentIdRiskLevels, "high");
+            assert.deepEqual(v1.conditions.devices, { deviceFilter });
+            assert.equal("agentIdRiskLevels" in v1.conditions, false);
+            for (const policy of [beta, v1]) {
+                assert.deepEqual(policy.conditions.authenticationFlows, { transferMethods: "deviceCodeFlow" });
+                assert.equal(policy.conditions.insiderRiskLevels, "elevated");
+            }
+        });
+
+        it("annotates every object and typed property like a beta export when conditionalAccessODataAnnotations is on, and changes nothing else", async () => {
+            const plain = (await get(`/beta${CA_POLICIES}`)).json().value;
+            emulator.setConditionalAccessODataAnnotations(true);
+
+            const annotated = (await get(`/beta${CA_POLICIES}`)).json().value;
+
+            const [requireMfa, strength, guests] = annotated;
+            assert.equal(requireMfa["@odata.type"], "#microsoft.graph.conditionalAccessPolicy");
+            assert.equal(requireMfa["state@odata.type"], "#microsoft.graph.conditionalAccessPolicyState");
+            assert.equal(requireMfa["conditions@odata.type"], "#microsoft.graph.conditionalAccessConditionSet");
+            assert.equal(requireMfa.conditions["@odata.type"], "#microsoft.graph.conditionalAccessConditionSet");
+            assert.equal(requireMfa.conditions["users@odata.type"], "#microsoft.graph.conditionalAccessUsers");
+            assert.equal(requireMfa.conditions.users["@odata.type"], "#microsoft.graph.conditionalAccessUsers");
+            assert.equal(requireMfa.conditions.users["includeUsers@odata.type"], "#Collection(String)");
+            assert.equal(requireMfa.conditions["clientAppTypes@odata.type"], "#Collection(microsoft.graph.conditionalAccessClientApp)");
+            assert.equal(requireMfa.grantControls["builtInControls@odata.type"], "#Collection(microsoft.graph.conditionalAccessGrantControl)");
+            assert.equal(strength.grantControls.authenticationStrength["@odata.type"], "#microsoft.graph.authenticationStrengthPolicy");
+            assert.equal(strength.grantControls.authenticationStrength["allowedCombinations@odata.type"], "#Collection(microsoft.graph.authenticationMethodModes)");
+            assert.equal(guests.conditions.users.includeGuestsOrExternalUsers.externalTenants["@odata.type"], "#microsoft.graph.conditionalAccessAllExternalTenants");
+            assert.equal("platforms@odata.type" in requireMfa.conditions, false, "a null property has no type annotation");
+            assert.deepEqual(withoutTypeAnnotations(annotated), withoutTypeAnnotations(plain));
         });
 
         it("gets one policy by id, and answers 404 for an id it does not hold", async () => {
@@ -554,6 +613,142 @@ describe("the evidence endpoints of startGraphEmulator", () => {
 
             assert.equal(reply.status, 404);
             assert.equal(reply.json().error.code, "Request_ResourceNotFound");
+        });
+    });
+
+    describe("GET /{version}/groups/{id}/transitiveMemberOf", () => {
+        it("lists the groups a group is nested in", async () => {
+            const reply = await get(`/v1.0/groups/${PLATFORM.id}/transitiveMemberOf?$select=id,displayName,roleTemplateId&$top=999`);
+
+            assert.equal(reply.status, 200);
+            assert.deepEqual(reply.json().value, [{ "@odata.type": "#microsoft.graph.group", id: ENGINEERING.id, displayName: "Engineering" }]);
+        });
+
+        it("lists the directory roles a role-assignable group holds", async () => {
+            const reply = await get(`/v1.0/groups/${ADMINS.id}/transitiveMemberOf?$select=id,roleTemplateId`);
+
+            assert.deepEqual(reply.json().value, [{ "@odata.type": "#microsoft.graph.directoryRole", id: GLOBAL_ADMINISTRATOR.id, roleTemplateId: GLOBAL_ADMINISTRATOR.templateId }]);
+        });
+
+        it("answers 404 Request_ResourceNotFound for an unknown group", async () => {
+            const reply = await get("/v1.0/groups/3b000000-0000-4000-8000-0000000000ff/transitiveMemberOf");
+
+            assert.equal(reply.status, 404);
+            assert.equal(reply.json().error.code, "Request_ResourceNotFound");
+        });
+
+        it("is faulted through FAULT_PATHS.groupTransitiveMemberOf while users' memberships still answer", async () => {
+            const fault = emulator.faults.inject({ kind: "status", status: 403, path: FAULT_PATHS.groupTransitiveMemberOf });
+
+            const group = await get(`/v1.0/groups/${PLATFORM.id}/transitiveMemberOf`);
+            const user = await get(`/v1.0/users/${DAVE.id}/transitiveMemberOf`);
+
+            assert.equal(group.status, 403);
+            assert.equal(group.json().error.code, "Authorization_RequestDenied");
+            assert.equal(user.status, 200);
+            assert.equal(fault.hits, 1);
+        });
+    });
+
+    describe("GET /{version}/policies/authenticationStrengthPolicies", () => {
+        const STRENGTHS = "/policies/authenticationStrengthPolicies";
+        const CUSTOM = { id: "6e000000-0000-4000-8000-000000000001", displayName: "Password and SMS", allowedCombinations: ["password,sms"] };
+
+        it("gets a built-in strength by id in Graph's shape", async () => {
+            const reply = await get(`/v1.0${STRENGTHS}/${BUILT_IN_AUTHENTICATION_STRENGTHS.phishingResistantMfa.id}`);
+
+            assert.equal(reply.status, 200);
+            assert.deepEqual(reply.json(), {
+                "@odata.context": `${emulator.url}/v1.0/$metadata#policies/authenticationStrengthPolicies/$entity`,
+                "@odata.type": "#microsoft.graph.authenticationStrengthPolicy",
+                ...BUILT_IN_AUTHENTICATION_STRENGTHS.phishingResistantMfa,
+                combinationConfigurations: [],
+            });
+        });
+
+        it("serves a custom strength a test adds, completed as Graph completes a new one, next to the built-in ones", async () => {
+            emulator.upsertAuthenticationStrength(CUSTOM);
+
+            const one = (await get(`/v1.0${STRENGTHS}/${CUSTOM.id}`)).json();
+            const all = (await get(`/beta${STRENGTHS}`)).json().value;
+
+            assert.equal(one.policyType, "custom");
+            assert.equal(one.requirementsSatisfied, "mfa");
+            assert.deepEqual(one.allowedCombinations, ["password,sms"]);
+            assert.deepEqual(idsOf(all), [...Object.values(BUILT_IN_AUTHENTICATION_STRENGTHS).map((strength) => strength.id), CUSTOM.id].sort());
+            assert.equal(emulator.authenticationStrengths.get(CUSTOM.id)?.displayName, "Password and SMS");
+        });
+
+        it("answers 404 Request_ResourceNotFound for an id it does not hold", async () => {
+            const reply = await get(`/v1.0${STRENGTHS}/6e000000-0000-4000-8000-0000000000ff`);
+
+            assert.equal(reply.status, 404);
+            assert.equal(reply.json().error.code, "Request_ResourceNotFound");
+        });
+
+        it("is faulted through FAULT_PATHS.authenticationStrengths, inside $batch too", async () => {
+            emulator.faults.inject({ kind: "status", status: 503, path: FAULT_PATHS.authenticationStrengths, times: 1 });
+
+            const reply = await callEmulator(emulator, "POST", "/v1.0/$batch", {
+                token,
+                body: batchBody([{ id: "1", url: `${STRENGTHS}/${BUILT_IN_AUTHENTICATION_STRENGTHS.multifactorAuthentication.id}` }]),
+            });
+
+            assert.equal(subResponsesById(reply).get("1")?.status, 503);
+        });
+    });
+
+    describe("GET /{version}/roleManagement/directory/roleEligibilityScheduleInstances", () => {
+        const INSTANCES = "/roleManagement/directory/roleEligibilityScheduleInstances";
+        const byPrincipal = (id: string) => `${INSTANCES}?$filter=${encodeURIComponent(`principalId eq '${id}'`)}`;
+        const AU_SCOPE = "/administrativeUnits/7f000000-0000-4000-8000-000000000001";
+
+        afterEach(() => {
+            for (const user of FIXTURE.users) emulator.setRoleEligibilities(user.id, []);
+        });
+
+        it("lists a user's eligibilities with their scope, filtered by principalId", async () => {
+            emulator.setRoleEligibilities(ALICE.id, [{ roleDefinitionId: GLOBAL_ADMINISTRATOR.templateId }, { roleDefinitionId: PRIVILEGED_ROLE_ADMINISTRATOR.templateId, directoryScopeId: AU_SCOPE }]);
+            emulator.setRoleEligibilities(BOB.id, [{ roleDefinitionId: GLOBAL_ADMINISTRATOR.templateId }]);
+
+            const reply = await get(`/v1.0${byPrincipal(ALICE.id)}&$select=principalId,roleDefinitionId,directoryScopeId`);
+
+            assert.equal(reply.status, 200);
+            assert.equal(reply.json()["@odata.context"], `${emulator.url}/v1.0/$metadata#roleManagement/directory/roleEligibilityScheduleInstances(principalId,roleDefinitionId,directoryScopeId)`);
+            assert.deepEqual(reply.json().value, [
+                { principalId: ALICE.id, roleDefinitionId: GLOBAL_ADMINISTRATOR.templateId, directoryScopeId: "/" },
+                { principalId: ALICE.id, roleDefinitionId: PRIVILEGED_ROLE_ADMINISTRATOR.templateId, directoryScopeId: AU_SCOPE },
+            ]);
+        });
+
+        it("lists an instance with every documented property, and nothing for a user without eligibilities", async () => {
+            emulator.setRoleEligibilities(DAVE.id, [{ roleDefinitionId: GLOBAL_ADMINISTRATOR.templateId }]);
+
+            const [instance] = (await get(`/beta${byPrincipal(DAVE.id)}`)).json().value;
+            const none = (await get(`/v1.0${byPrincipal(CAROL.id)}`)).json().value;
+
+            assert.deepEqual(Object.keys(instance).sort(), ["appScopeId", "directoryScopeId", "endDateTime", "id", "memberType", "principalId", "roleDefinitionId", "roleEligibilityScheduleId", "startDateTime"]);
+            assert.equal(instance.memberType, "Direct");
+            assert.deepEqual(none, []);
+        });
+
+        it("replaces one principal's eligibilities with setRoleEligibilities and pages with $top", async () => {
+            emulator.setRoleEligibilities(ALICE.id, [{ roleDefinitionId: GLOBAL_ADMINISTRATOR.templateId }]);
+            emulator.setRoleEligibilities(ALICE.id, [{ roleDefinitionId: PRIVILEGED_ROLE_ADMINISTRATOR.templateId }, { roleDefinitionId: "f2ef992c-3afb-46b9-b7cf-a126ee74c451" }]);
+
+            const pages = await getAllPages(`/v1.0${byPrincipal(ALICE.id)}&$top=1`);
+
+            assert.deepEqual(pages.flatMap((page) => page.value.map((instance: { roleDefinitionId: string }) => instance.roleDefinitionId)), [PRIVILEGED_ROLE_ADMINISTRATOR.templateId, "f2ef992c-3afb-46b9-b7cf-a126ee74c451"]);
+            assert.equal(emulator.roleEligibilities.length, 2);
+        });
+
+        it("answers a tenant without PIM the way Graph does when faulted with 400 AadPremiumLicenseRequired", async () => {
+            emulator.faults.inject({ kind: "status", status: 400, code: "AadPremiumLicenseRequired", message: "The tenant needs to have Microsoft Entra ID P2 or Microsoft Entra ID Governance license.", path: FAULT_PATHS.roleEligibilities });
+
+            const reply = await get(`/v1.0${byPrincipal(ALICE.id)}`);
+
+            assert.equal(reply.status, 400);
+            assert.equal(reply.json().error.code, "AadPremiumLicenseRequired");
         });
     });
 

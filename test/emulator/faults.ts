@@ -10,8 +10,15 @@ export const FAULT_PATHS = {
     conditionalAccessPolicies: "/identity/conditionalAccess/policies",
     securityDefaults: "/policies/identitySecurityDefaultsEnforcementPolicy",
     registrationDetails: "/reports/authenticationMethods/userRegistrationDetails",
+    /** Users' and groups' alike; the next two tell them apart. */
     transitiveMemberOf: "/transitiveMemberOf",
+    userTransitiveMemberOf: /\/users\/[^/]+\/transitiveMemberOf/,
+    groupTransitiveMemberOf: /\/groups\/[^/]+\/transitiveMemberOf/,
     transitiveMembers: "/transitiveMembers",
+    /** `GET /users/{id}` itself, not its sub-resources. */
+    userProfile: /^\/(v1\.0|beta)\/users\/[^/]+$/,
+    authenticationStrengths: "/policies/authenticationStrengthPolicies",
+    roleEligibilities: "/roleManagement/directory/roleEligibilityScheduleInstances",
 } as const;
 
 /** What a fault does to a request it catches. */
@@ -45,6 +52,11 @@ export type FaultKind = FaultEffect["kind"];
 export type FaultSpec = FaultEffect & {
     /** Substring of, or pattern for, the request path (a `$batch` sub-request's path is `/{version}{url}`). */
     path?: string | RegExp;
+    /**
+     * For a `$batch` itself: catch it only when one of its sub-requests' paths matches, e.g. the
+     * per-user batch as opposed to the Conditional Access one, which share `/beta/$batch`.
+     */
+    subRequestPath?: string | RegExp;
     /** Catch only the next N matching requests (each `$batch` sub-request counts as one). */
     times?: number;
     /** Catch matching requests for this many milliseconds from now. */
@@ -86,15 +98,19 @@ class SwitchedFault implements InjectedFault {
         return !this.cleared && now < this.endsAt && (this.spec.times === undefined || this.hits < this.spec.times);
     }
 
-    matches(path: string): boolean {
-        const pattern = this.spec.path;
-        if (pattern === undefined) return true;
-        return typeof pattern === "string" ? path.includes(pattern) : pattern.test(path);
+    matches(path: string, subRequestPaths: readonly string[]): boolean {
+        const { path: pattern, subRequestPath } = this.spec;
+        return matchesPattern(pattern, path) && (subRequestPath === undefined || subRequestPaths.some((candidate) => matchesPattern(subRequestPath, candidate)));
     }
 
     clear(): void {
         this.cleared = true;
     }
+}
+
+function matchesPattern(pattern: string | RegExp | undefined, path: string): boolean {
+    if (pattern === undefined) return true;
+    return typeof pattern === "string" ? path.includes(pattern) : pattern.test(path);
 }
 
 /** The emulator's fault switches: inject, inspect, clear. */
@@ -120,11 +136,14 @@ export class FaultSwitchboard {
         this.switched = [];
     }
 
-    /** @internal Finds the first fault for this request, counts the hit and returns its effect. */
-    take(path: string, site: FaultSite): FaultEffect | undefined {
+    /**
+     * @internal Finds the first fault for this request, counts the hit and returns its effect.
+     * `subRequestPaths` are a `$batch`'s sub-request paths; none for any other request.
+     */
+    take(path: string, site: FaultSite, subRequestPaths: readonly string[] = []): FaultEffect | undefined {
         const now = Date.now();
         this.switched = this.switched.filter((fault) => fault.isActiveAt(now));
-        const fault = this.switched.find((candidate) => EFFECTS_BY_SITE[site].has(candidate.spec.kind) && candidate.matches(path));
+        const fault = this.switched.find((candidate) => EFFECTS_BY_SITE[site].has(candidate.spec.kind) && candidate.matches(path, subRequestPaths));
         if (fault === undefined) return undefined;
         fault.hits++;
         return fault.spec;

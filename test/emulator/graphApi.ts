@@ -5,8 +5,11 @@ import {
     userProperty,
 } from "./directoryObjects";
 import {
+    answerAuthenticationStrengths,
     answerConditionalAccessPolicies,
+    answerGroupTransitiveMemberOf,
     answerRegistrationDetails,
+    answerRoleEligibilityInstances,
     answerSecurityDefaults,
     answerTransitiveMemberOf,
     answerTransitiveMembers,
@@ -47,6 +50,9 @@ export function answerGraphOperation(
             if (segments.length >= 3 && segments.length <= 4 && names[2] === "transitivemembers") {
                 return onlyGet(() => answerTransitiveMembers(request, segments[1], segments[3]));
             }
+            if (segments.length >= 3 && segments.length <= 4 && names[2] === "transitivememberof") {
+                return onlyGet(() => answerGroupTransitiveMemberOf(request, segments[1], segments[3]));
+            }
             return unknownSegment(segments[2] ?? segments[0]);
         case "identity":
             if (names[1] === "conditionalaccess" && names[2] === "policies" && segments.length <= 4) {
@@ -55,7 +61,13 @@ export function answerGraphOperation(
             return unknownSegment(segments[1] ?? segments[0]);
         case "policies":
             if (segments.length === 2 && names[1] === "identitysecuritydefaultsenforcementpolicy") return onlyGet(() => answerSecurityDefaults(request));
+            if (segments.length <= 3 && names[1] === "authenticationstrengthpolicies") return onlyGet(() => answerAuthenticationStrengths(request, segments[2]));
             return unknownSegment(segments[1] ?? segments[0]);
+        case "rolemanagement":
+            if (segments.length === 3 && names[1] === "directory" && names[2] === "roleeligibilityscheduleinstances") {
+                return onlyGet(() => answerRoleEligibilityInstances(request));
+            }
+            return unknownSegment(segments[2] ?? segments[1] ?? segments[0]);
         case "reports":
             if (names[1] === "authenticationmethods" && names[2] === "userregistrationdetails" && segments.length <= 4) {
                 return onlyGet(() => answerRegistrationDetails(request, segments[3]));

@@ -293,6 +293,40 @@ describe("startGraphEmulator", () => {
             assert.equal(reply.json().accountEnabled, true);
         });
 
+        it("returns creationType, externalUserState and identities only when $select names them", async () => {
+            const guest: EmulatedUser = {
+                id: "0a1b2c3d-0000-4000-8000-0000000000a1",
+                userPrincipalName: "carol_fabrikam.example#EXT#@contoso.example",
+                userType: "Guest",
+                creationType: "Invitation",
+                externalUserState: "PendingAcceptance",
+                identities: [{ signInType: "federated", issuer: "ExternalAzureAD", issuerAssignedId: null }],
+            };
+            emulator.upsertUser(guest);
+            const select = "$select=id,creationType,externalUserState,identities";
+
+            const plain = (await callEmulator(emulator, "GET", `/v1.0/users/${guest.id}`, { token })).json();
+            const invited = (await callEmulator(emulator, "GET", `/v1.0/users/${guest.id}?${select}`, { token })).json();
+            const member = (await callEmulator(emulator, "GET", `/beta/users/${ALICE.id}?${select}`, { token })).json();
+
+            assert.equal("identities" in plain, false);
+            assert.deepEqual({ ...invited, "@odata.context": undefined }, { "@odata.context": undefined, id: guest.id, creationType: "Invitation", externalUserState: "PendingAcceptance", identities: guest.identities });
+            assert.deepEqual(member.identities, [{ signInType: "userPrincipalName", issuer: "contoso.example", issuerAssignedId: ALICE.userPrincipalName }]);
+            assert.equal(member.creationType, null);
+            assert.equal(member.externalUserState, null);
+        });
+
+        it("is faulted through FAULT_PATHS.userProfile, which leaves the user's sub-resources alone", async () => {
+            const fault = emulator.faults.inject({ kind: "status", status: 503, path: FAULT_PATHS.userProfile });
+
+            const profile = await callEmulator(emulator, "GET", `/v1.0/users/${ALICE.id}?$select=id`, { token });
+            const requirements = await callEmulator(emulator, "GET", `/beta${requirementsUrl(ALICE.id)}`, { token });
+
+            assert.equal(profile.status, 503);
+            assert.equal(requirements.status, 200);
+            assert.equal(fault.hits, 1);
+        });
+
         it("rejects an unknown $select property", async () => {
             const reply = await callEmulator(emulator, "GET", `/v1.0/users/${ALICE.id}?$select=id,favouriteColour`, { token });
 
@@ -522,6 +556,23 @@ describe("startGraphEmulator", () => {
             const reply = await callEmulator(emulator, "POST", "/beta/$batch", { token, body: batchBody([{ id: "1", url: requirementsUrl(ALICE.id) }]) });
 
             assert.equal(reply.status, 503);
+        });
+
+        it("catches only the $batch whose sub-requests match subRequestPath, for HTTP and envelope faults alike", async () => {
+            const status = emulator.faults.inject({ kind: "status", status: 503, path: FAULT_PATHS.batch, subRequestPath: FAULT_PATHS.mfaRequirements });
+            const drop = emulator.faults.inject({ kind: "batchDropResponses", path: FAULT_PATHS.batch, subRequestPath: FAULT_PATHS.conditionalAccessPolicies });
+            const send = (url: string) => callEmulator(emulator, "POST", "/beta/$batch", { token, body: batchBody([{ id: "1", url }]) });
+
+            const perUser = await send(requirementsUrl(ALICE.id));
+            const policies = await send("/identity/conditionalAccess/policies");
+            const neither = await send(`/users/${ALICE.id}`);
+
+            assert.equal(perUser.status, 503);
+            assert.equal(policies.status, 200);
+            assert.deepEqual(policies.json().responses, []);
+            assert.equal(neither.status, 200);
+            assert.equal(neither.json().responses.length, 1);
+            assert.deepEqual([status.hits, drop.hits], [1, 1]);
         });
 
         it("gives one sub-request the status of its choosing while the rest succeed", async () => {

@@ -4,8 +4,8 @@ import * as https from "node:https";
 import { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { createLoopbackCertificate, LoopbackCertificate } from "./certificate";
-import { ConditionalAccessPolicy, EmulatedConditionalAccessPolicy } from "./conditionalAccess";
-import { EmulatedDirectoryRole, EmulatedGroup } from "./directoryObjects";
+import { AuthenticationStrengthPolicy, ConditionalAccessPolicy, EmulatedAuthenticationStrength, EmulatedConditionalAccessPolicy } from "./conditionalAccess";
+import { EmulatedDirectoryRole, EmulatedGroup, EmulatedRoleEligibility } from "./directoryObjects";
 import { serviceLimitOf, ServiceLimit } from "./evidenceApi";
 import { FaultEffect, FaultKind, FaultSwitchboard } from "./faults";
 import { answerGraphOperation, BatchSubRequest, EmulatedUser, GRAPH_VERSIONS, GraphVersion, parseBatchBody } from "./graphApi";
@@ -16,15 +16,17 @@ import { EntraTokenService } from "./tokenService";
 
 export {
     AuthenticationStrengthPolicy,
+    BETA_ONLY_CONDITIONS,
     BUILT_IN_AUTHENTICATION_STRENGTHS,
     ConditionalAccessGrantControls,
     ConditionalAccessGuestsOrExternalUsers,
     ConditionalAccessPolicy,
     ConditionalAccessPolicyState,
     ConditionalAccessUsers,
+    EmulatedAuthenticationStrength,
     EmulatedConditionalAccessPolicy,
 } from "./conditionalAccess";
-export { EmulatedDirectoryRole, EmulatedGroup } from "./directoryObjects";
+export { EmulatedDirectoryRole, EmulatedGroup, EmulatedRoleEligibility } from "./directoryObjects";
 export { FAULT_PATHS, FaultEffect, FaultKind, FaultSpec, InjectedFault } from "./faults";
 export { EmulatedUser, MAX_BATCH_REQUESTS } from "./graphApi";
 export { MAX_PAGE_SIZE } from "./odataCollection";
@@ -51,6 +53,12 @@ export interface GraphEmulatorOptions extends ServiceLimits {
     groups?: EmulatedGroup[];
     directoryRoles?: EmulatedDirectoryRole[];
     conditionalAccessPolicies?: EmulatedConditionalAccessPolicy[];
+    /** Serve policies with every `@odata.type` annotation, as beta exports show them. Default false (minimal metadata). */
+    conditionalAccessODataAnnotations?: boolean;
+    /** Custom authentication strengths, served beside the three built-in ones. */
+    authenticationStrengths?: EmulatedAuthenticationStrength[];
+    /** PIM eligibilities for directory roles, listed by `roleEligibilityScheduleInstances`. */
+    roleEligibilities?: EmulatedRoleEligibility[];
     /** `isEnabled` of the security defaults policy. Default false, as in any tenant that uses Conditional Access. */
     securityDefaultsEnabled?: boolean;
     /** Items per page of a collection answer without `$top` (policies, registration rows, memberships). Default 100. */
@@ -137,6 +145,16 @@ export interface GraphEmulator {
     readonly conditionalAccessPolicies: readonly ConditionalAccessPolicy[];
     /** Replaces every policy; what a policy leaves out is filled with Graph's empty values. */
     setConditionalAccessPolicies(policies: readonly EmulatedConditionalAccessPolicy[]): void;
+    /** Turns the beta-export `@odata.type` annotations on policies on or off. */
+    setConditionalAccessODataAnnotations(annotated: boolean): void;
+    /** The built-in strengths and the custom ones added, by id. */
+    readonly authenticationStrengths: ReadonlyMap<string, AuthenticationStrengthPolicy>;
+    /** Adds or replaces a custom strength; the rest of it is filled as Graph fills a new one (`custom`, satisfies `mfa`). */
+    upsertAuthenticationStrength(strength: EmulatedAuthenticationStrength): void;
+    /** Every PIM eligibility, with the id and start time it is listed with. */
+    readonly roleEligibilities: readonly Readonly<Required<EmulatedRoleEligibility> & { id: string; startDateTime: string }>[];
+    /** Replaces the eligibilities of one principal (a user or a role-assignable group); `[]` removes them. */
+    setRoleEligibilities(principalId: string, eligibilities: readonly Omit<EmulatedRoleEligibility, "principalId">[]): void;
     readonly securityDefaultsEnabled: boolean;
     setSecurityDefaults(isEnabled: boolean): void;
     /** Replaces the service limits (and forgets what was spent); `{}` turns them off. */
@@ -222,6 +240,10 @@ class LoopbackGraphEmulator implements GraphEmulator {
         for (const group of options.groups ?? []) this.tenant.upsertGroup(group);
         for (const role of options.directoryRoles ?? []) this.tenant.upsertDirectoryRole(role);
         this.tenant.setConditionalAccessPolicies(options.conditionalAccessPolicies ?? []);
+        this.tenant.conditionalAccessODataAnnotations = options.conditionalAccessODataAnnotations ?? false;
+        for (const strength of options.authenticationStrengths ?? []) this.tenant.upsertAuthenticationStrength(strength);
+        const eligibilities = options.roleEligibilities ?? [];
+        this.tenant.setRoleEligibilities(eligibilities.map((eligibility) => eligibility.principalId), eligibilities);
         this.tenant.securityDefaultsEnabled = options.securityDefaultsEnabled ?? false;
         this.server = https.createServer({ key: certificate.keyPem, cert: certificate.certPem }, (request, response) => {
             void this.answer(request, response);
@@ -254,6 +276,14 @@ class LoopbackGraphEmulator implements GraphEmulator {
 
     get securityDefaultsEnabled(): boolean {
         return this.tenant.securityDefaultsEnabled;
+    }
+
+    get authenticationStrengths(): ReadonlyMap<string, AuthenticationStrengthPolicy> {
+        return this.tenant.authenticationStrengths;
+    }
+
+    get roleEligibilities() {
+        return this.tenant.roleEligibilities;
     }
 
     get tokensIssued(): number {
@@ -326,6 +356,18 @@ class LoopbackGraphEmulator implements GraphEmulator {
 
     setConditionalAccessPolicies(policies: readonly EmulatedConditionalAccessPolicy[]): void {
         this.tenant.setConditionalAccessPolicies(policies);
+    }
+
+    setConditionalAccessODataAnnotations(annotated: boolean): void {
+        this.tenant.conditionalAccessODataAnnotations = annotated;
+    }
+
+    upsertAuthenticationStrength(strength: EmulatedAuthenticationStrength): void {
+        this.tenant.upsertAuthenticationStrength(strength);
+    }
+
+    setRoleEligibilities(principalId: string, eligibilities: readonly Omit<EmulatedRoleEligibility, "principalId">[]): void {
+        this.tenant.setRoleEligibilities([principalId], eligibilities.map((eligibility) => ({ ...eligibility, principalId })));
     }
 
     setSecurityDefaults(isEnabled: boolean): void {
@@ -407,7 +449,7 @@ class LoopbackGraphEmulator implements GraphEmulator {
         try {
             const body = await readBody(request);
             await this.pause(this.latencyMs);
-            const fault = this.faults.take(url.pathname, "http");
+            const fault = this.faults.take(url.pathname, "http", endpoint === "batch" ? batchSubRequestPaths(url.pathname, body) : []);
             if (fault !== undefined) record.fault = fault.kind;
             if (fault?.kind === "delay") await this.pause(fault.ms);
             const reply = fault?.kind === "status" ? this.faultStatusReply(url.pathname, fault) : this.route(request, url, body, record);
@@ -482,7 +524,7 @@ class LoopbackGraphEmulator implements GraphEmulator {
             record.subRequests!.push({ id: subRequest.id, method: subRequest.method, url: subRequest.url, status: reply.status, ...(fault ? { fault } : {}) });
             return { id: subRequest.id, status: reply.status, headers: reply.headers, body: reply.body };
         });
-        const envelopeFault = this.faults.take(batchPath, "batchEnvelope");
+        const envelopeFault = this.faults.take(batchPath, "batchEnvelope", batchSubRequestPaths(batchPath, body));
         if (envelopeFault?.kind === "batchDropResponses") {
             responses = responses.slice(0, Math.max(0, responses.length - (envelopeFault.count ?? 1)));
         } else if (envelopeFault?.kind === "batchDuplicateIds" && responses.length > 1) {
@@ -524,6 +566,14 @@ class LoopbackGraphEmulator implements GraphEmulator {
     private async pause(ms: number): Promise<void> {
         if (ms > 0) await sleep(ms, undefined, { signal: this.closing.signal });
     }
+}
+
+/** `/{version}/{path}` of each sub-request of a `$batch` body, without the query; none when the body cannot be read. */
+function batchSubRequestPaths(batchPath: string, body: string): string[] {
+    const parsed = parseBatchBody(body);
+    if ("status" in parsed) return [];
+    const version = batchPath.split("/")[1];
+    return parsed.requests.map((request) => `/${version}/${request.url.replace(/^\//, "").split("?")[0]}`);
 }
 
 /** Decoded path segments: a guest UPN like `a_b.com%23EXT%23@c.com` arrives percent-encoded. */

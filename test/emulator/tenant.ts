@@ -1,6 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { completeConditionalAccessPolicy, ConditionalAccessPolicy, EmulatedConditionalAccessPolicy } from "./conditionalAccess";
-import { EmulatedDirectoryRole, EmulatedGroup, EmulatedUser, UserDirectory } from "./directoryObjects";
+import {
+    AuthenticationStrengthPolicy,
+    BUILT_IN_AUTHENTICATION_STRENGTHS,
+    completeAuthenticationStrength,
+    completeConditionalAccessPolicy,
+    ConditionalAccessPolicy,
+    EmulatedAuthenticationStrength,
+    EmulatedConditionalAccessPolicy,
+} from "./conditionalAccess";
+import { EmulatedDirectoryRole, EmulatedGroup, EmulatedRoleEligibility, EmulatedUser, UserDirectory } from "./directoryObjects";
 
 export type StoredDirectoryRole = Readonly<EmulatedDirectoryRole & { id: string }>;
 
@@ -11,7 +19,15 @@ export class EmulatedTenant {
     /** By template id. */
     readonly directoryRoles = new Map<string, StoredDirectoryRole>();
     conditionalAccessPolicies: readonly ConditionalAccessPolicy[] = [];
+    /** Whether policies are served with every `@odata.type` annotation, as beta exports show them. */
+    conditionalAccessODataAnnotations = false;
     securityDefaultsEnabled = false;
+    /** By id: the built-in strengths, and custom ones tests add. */
+    readonly authenticationStrengths = new Map<string, AuthenticationStrengthPolicy>(
+        Object.values(BUILT_IN_AUTHENTICATION_STRENGTHS).map((strength) => [strength.id, structuredClone(strength) as AuthenticationStrengthPolicy]),
+    );
+    /** PIM eligibilities, each with the id and start time its schedule instance is listed with. */
+    roleEligibilities: readonly (Required<EmulatedRoleEligibility> & { id: string; startDateTime: string })[] = [];
     /** When each user last changed, for the registration report's `lastUpdatedDateTime`. */
     private readonly userUpdatedAt = new Map<string, string>();
 
@@ -42,6 +58,20 @@ export class EmulatedTenant {
 
     setConditionalAccessPolicies(policies: readonly EmulatedConditionalAccessPolicy[]): void {
         this.conditionalAccessPolicies = policies.map(completeConditionalAccessPolicy);
+    }
+
+    upsertAuthenticationStrength(strength: EmulatedAuthenticationStrength): void {
+        this.authenticationStrengths.set(strength.id, completeAuthenticationStrength(strength));
+    }
+
+    /** Replaces the eligibilities of every principal named in `eligibilities`; the others keep theirs. */
+    setRoleEligibilities(principalIds: readonly string[], eligibilities: readonly EmulatedRoleEligibility[]): void {
+        const replaced = new Set(principalIds.map((id) => id.toLowerCase()));
+        const startDateTime = new Date().toISOString();
+        this.roleEligibilities = [
+            ...this.roleEligibilities.filter((eligibility) => !replaced.has(eligibility.principalId.toLowerCase())),
+            ...eligibilities.map((eligibility) => ({ directoryScopeId: "/", ...eligibility, id: randomUUID(), startDateTime })),
+        ];
     }
 
     /** Groups that contain the object directly or through nested groups, nearest first. */

@@ -6,7 +6,7 @@ import { GraphTransport } from "../../policies/graph/types";
 import { FAULT_PATHS, FaultSpec, GraphEmulator, InjectedFault, startGraphEmulator } from "../emulator/graphEmulator";
 import { AZURE_ROLE, group, roleAssignment, user } from "../fixtures/resources";
 import { StackResource } from "../harness";
-import { MFA_POLICY, PackRun, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
+import { MFA_POLICY, PackRun, runPack, sharedCauses, tenantUser, UNVERIFIED_POLICY, unverifiedUserDiagnostics } from "./packUnderTest";
 
 /**
  * Time a run may take past its budget, counted from the pack's first request to the emulator (pack
@@ -16,10 +16,10 @@ import { MFA_POLICY, PackRun, runPack, tenantUser, UNVERIFIED_POLICY } from "./p
 const OVERHEAD_MS = 3_000;
 
 /**
- * The `$batch` that carries the per-user MFA requests: that endpoint is beta only, while the
- * tenant-wide reads (Conditional Access, security defaults) go through `/v1.0/$batch`.
+ * The `$batch` that carries the per-user MFA requests. Conditional Access is read from beta too,
+ * so the fault also names a per-user sub-request to leave the policies' batch alone.
  */
-const PER_USER_BATCH = "/beta/$batch";
+const PER_USER_BATCH = { path: "/beta/$batch", subRequestPath: FAULT_PATHS.mfaRequirements };
 
 /**
  * Short enough to keep the matrix fast, long enough that the first `$batch` goes out before the
@@ -98,10 +98,13 @@ const sortedUrns = (resources: readonly { urn?: string }[]) => resources.map((r)
  */
 function assertFaultContract(emulator: GraphEmulator, { run, verifyingMs }: FaultedRun, expected: ExpectedOutcome): void {
     assert.deepEqual(run.analyze, [], "Analyze reports nothing for these resources");
-    const unverified = run.of(UNVERIFIED_POLICY);
-    assert.deepEqual(sortedUrns(unverified), sortedUrns(expected.unverified), `unverified users:\n${unverified.map((d) => d.message).join("\n")}`);
+    const unverified = unverifiedUserDiagnostics(run);
+    assert.deepEqual(sortedUrns(unverified), sortedUrns(expected.unverified), `unverified users:\n${run.of(UNVERIFIED_POLICY).map((d) => d.message).join("\n")}`);
+    // A cause shared by several users is stated once per run, not once per user.
+    const causes = sharedCauses(run);
+    assert.equal(new Set(causes).size, causes.length, `a shared cause was stated twice:\n${causes.join("\n")}`);
     for (const diagnostic of unverified) {
-        assert.match(diagnostic.message, /The user is neither passed nor failed/);
+        assert.match(diagnostic.message, /It is neither passed nor failed/);
         if (expected.cause) assert.match(diagnostic.message, expected.cause);
     }
     const verdicts = run.stack.filter((d) => d.policyName !== UNVERIFIED_POLICY).map((d) => `${d.policyName} ${d.urn}`).sort();
@@ -206,7 +209,7 @@ describe("fault injection, through the engine protocol", function () {
             },
             {
                 title: "HTTP 401 on every per-user $batch, after the credential was asked again once",
-                faults: [{ kind: "status", status: 401, path: PER_USER_BATCH }],
+                faults: [{ kind: "status", status: 401, ...PER_USER_BATCH }],
                 cause: /Graph rejected the credential's token \(HTTP 401 InvalidAuthenticationToken\), also after asking the credential again/,
                 tokensIssued: 2,
             },
@@ -253,29 +256,29 @@ describe("fault injection, through the engine protocol", function () {
         const cases: RecoveryCase[] = [
             {
                 title: "a 429 storm on every per-user Graph request for 2 s",
-                faults: [{ kind: "status", status: 429, retryAfterSeconds: 1, path: "/beta/" }],
+                faults: [{ kind: "status", status: 429, retryAfterSeconds: 1, path: FAULT_PATHS.mfaRequirements }],
                 clearAfterFirstHitMs: 2_000,
             },
             {
                 title: "one HTTP 503 on the per-user $batch",
-                faults: [{ kind: "status", status: 503, path: PER_USER_BATCH, times: 1 }],
+                faults: [{ kind: "status", status: 503, ...PER_USER_BATCH, times: 1 }],
                 hits: 1,
             },
             {
                 title: "one connection reset mid-batch",
-                faults: [{ kind: "connectionReset", path: PER_USER_BATCH, times: 1 }],
+                faults: [{ kind: "connectionReset", ...PER_USER_BATCH, times: 1 }],
                 hits: 1,
             },
             {
                 title: "one per-user $batch reply that is not JSON",
-                faults: [{ kind: "malformedJson", path: PER_USER_BATCH, times: 1 }],
+                faults: [{ kind: "malformedJson", ...PER_USER_BATCH, times: 1 }],
                 hits: 1,
             },
             {
                 // The repeated id carries one user's 'disabled' and the other's 'enforced': taking
                 // either answer for it would give one of the users the wrong verdict.
                 title: "one per-user $batch reply that repeats an id and leaves another out",
-                faults: [{ kind: "batchDuplicateIds", path: PER_USER_BATCH, times: 1 }],
+                faults: [{ kind: "batchDuplicateIds", ...PER_USER_BATCH, times: 1 }],
                 hits: 1,
             },
             {
@@ -303,7 +306,7 @@ describe("fault injection, through the engine protocol", function () {
 
     describe("faults that reach some users only", () => {
         it("decides the users Graph answered when every $batch reply leaves one sub-response out", async () => {
-            const faulted = await previewWithFaults(emulator, stack.resources, [{ kind: "batchDropResponses", count: 1, path: PER_USER_BATCH }], SHORT_BUDGET_SECONDS);
+            const faulted = await previewWithFaults(emulator, stack.resources, [{ kind: "batchDropResponses", count: 1, ...PER_USER_BATCH }], SHORT_BUDGET_SECONDS);
 
             assertEveryFaultFired(faulted.injected);
             // Which user the first reply leaves out depends on the order the pack asks in; that
@@ -422,11 +425,11 @@ describe("fault injection, through the engine protocol", function () {
             const owner = user({ name: "owner" });
             emulator.upsertUser(tenantUser(owner, "enforced"));
             const ownerAssignment = roleAssignment({ name: "owner", principal: owner, role: AZURE_ROLE.Owner });
-            const faulted = await previewWithFaults(emulator, [owner, ownerAssignment], [{ kind: "delay", ms: 8_000, path: "/v1.0/$batch" }], budgetSeconds);
+            const faulted = await previewWithFaults(emulator, [owner, ownerAssignment], [{ kind: "delay", ms: 8_000, path: "/beta/$batch", subRequestPath: FAULT_PATHS.conditionalAccessPolicies }], budgetSeconds);
 
             assertEveryFaultFired(faulted.injected);
-            // The slow v1.0 reads (Conditional Access, security defaults) each get only their share of
-            // the budget, so the per-user state (beta, not delayed) still decides the owner: MFA enforced.
+            // The slow Conditional Access read gets only its share of the budget, so the per-user
+            // state (not delayed) still decides the owner: MFA enforced.
             assertFaultContract(emulator, faulted, { unverified: [], violations: [], budgetSeconds });
         });
     });

@@ -90,3 +90,24 @@ export function emptyTenant(emulator: GraphEmulator): void {
     emulator.setConditionalAccessPolicies([]);
     emulator.setSecurityDefaults(false);
 }
+
+/**
+ * The unverified policy's per-user diagnostics, each shared cause they refer to ("cause 2 above")
+ * written out in full, so a test can match the cause on the user's own diagnostic.
+ */
+export function unverifiedUserDiagnostics(run: PackRun): Diagnostic[] {
+    const diagnostics = run.of(UNVERIFIED_POLICY);
+    const causes = new Map<string, string>();
+    for (const diagnostic of diagnostics) {
+        const shared = /Could not verify MFA for \d+ users \(cause (\d+)\):\n\s+([^\n]+)/.exec(diagnostic.message);
+        if (shared) causes.set(shared[1], shared[2]);
+    }
+    return diagnostics
+        .filter((d) => /MFA not verified/.test(d.message))
+        .map((d) => ({ ...d, message: d.message.replace(/cause (\d+) above \([^\n]*\)/g, (reference, number: string) => causes.get(number) ?? reference) }));
+}
+
+/** The causes the unverified policy stated once for several users. */
+export function sharedCauses(run: PackRun): string[] {
+    return run.of(UNVERIFIED_POLICY).filter((d) => /Could not verify MFA for \d+ users/.test(d.message)).map((d) => d.message);
+}

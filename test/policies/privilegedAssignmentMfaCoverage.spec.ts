@@ -20,18 +20,41 @@ describe("entra-privileged-assignment-mfa-coverage, through the engine protocol"
     emulatorPerSuite((started) => (emulator = started));
     const principal = guidFrom("user:someone");
 
-    async function warningsFor(assignment: StackResource) {
-        const run = await runPack(emulator, [assignment]);
+    async function warningsFor(assignment: StackResource, config?: Record<string, unknown>) {
+        const run = await runPack(emulator, [assignment], config ? { config: { [POLICY]: config } as never } : {});
         return run.analyze.filter((d) => d.policyName === POLICY);
     }
 
-    it("warns, on the assignment, when it makes a user privileged and no tenant policy requires MFA of them", async () => {
+    /** The assignment's user exists in the tenant, with per-user MFA in the given state. */
+    function inTenant(perUserMfaState: string): void {
+        emulator.upsertUser({ id: principal, userPrincipalName: "someone@contoso.onmicrosoft.com", perUserMfaState });
+    }
+
+    it("warns, on the assignment, when it makes a user privileged and no evidence shows MFA for them, naming the user by UPN", async () => {
+        inTenant("disabled");
         const assignment = roleAssignment({ name: "owner", principal, role: AZURE_ROLE.Owner });
         const warnings = await warningsFor(assignment);
         assert.equal(warnings.length, 1);
         assert.equal(warnings[0].urn, assignment.urn);
         assert.equal(warnings[0].enforcementLevel, "advisory");
-        assert.match(warnings[0].message, new RegExp(`gives user ${principal} the privileged role 'Owner'`));
+        assert.match(warnings[0].message, /gives user 'someone@contoso.onmicrosoft.com' a privileged role without MFA \(privileged: holds 'Owner'\)/);
+        assert.match(warnings[0].message, /per-user MFA state is 'disabled'/);
+    });
+
+    it("says nothing of a user whose per-user MFA is enforced: it uses the stack rules' evidence", async () => {
+        inTenant("enforced");
+        assert.deepEqual(await warningsFor(roleAssignment({ name: "owner", principal, role: AZURE_ROLE.Owner })), []);
+    });
+
+    it("follows the configured privilegedRolePatterns, as the stack rules do", async () => {
+        inTenant("disabled");
+        const contributor = roleAssignment({ name: "contributor", principal, role: AZURE_ROLE.Contributor });
+        assert.equal((await warningsFor(contributor)).length, 1);
+        assert.deepEqual(await warningsFor(contributor, { privilegedRolePatterns: ["Owner"] }), []);
+    });
+
+    it("stays silent when it cannot know: a user the tenant does not answer for", async () => {
+        assert.deepEqual(await warningsFor(roleAssignment({ name: "owner", principal, role: AZURE_ROLE.Owner })), []);
     });
 
     it("says nothing when an enabled tenant policy requires MFA for all users", async () => {
@@ -48,10 +71,12 @@ describe("entra-privileged-assignment-mfa-coverage, through the engine protocol"
     });
 
     it("says nothing of a role that is not privileged", async () => {
+        inTenant("disabled");
         assert.deepEqual(await warningsFor(roleAssignment({ name: "reader", principal, role: AZURE_ROLE.Reader })), []);
     });
 
     it("stays silent rather than guess when the tenant's policies cannot be read", async () => {
+        inTenant("disabled");
         emulator.faults.inject({ kind: "status", status: 403, path: FAULT_PATHS.conditionalAccessPolicies });
         assert.deepEqual(await warningsFor(roleAssignment({ name: "owner", principal, role: AZURE_ROLE.Owner })), []);
     });

@@ -37,7 +37,7 @@ describe("entra-privileged-user-mfa, through the engine protocol", function () {
         const violations = run.of(PRIVILEGED_POLICY);
         assert.deepEqual(violations.map((d) => d.urn), [eligibleAdmin.urn]);
         assert.equal(violations[0].enforcementLevel, "mandatory");
-        assert.match(violations[0].message, /privileged role 'Global Administrator' \(eligible through PIM\)/);
+        assert.match(violations[0].message, /privileged: holds 'Global Administrator'[\s\S]*Roles: 'Global Administrator' \(eligible through PIM\)/);
         assert.match(violations[0].message, /per-user MFA state is 'disabled'/);
     });
 
@@ -51,7 +51,7 @@ describe("entra-privileged-user-mfa, through the engine protocol", function () {
         assert.deepEqual(run.of(MFA_POLICY), []);
         const violations = run.of(PRIVILEGED_POLICY);
         assert.deepEqual(violations.map((d) => d.urn), [eligibleOwner.urn]);
-        assert.match(violations[0].message, /privileged role 'Owner' \(eligible through PIM\)/);
+        assert.match(violations[0].message, /privileged: holds 'Owner'[\s\S]*Roles: 'Owner' \(eligible through PIM\)/);
     });
 
     it("passes a privileged user whose per-user MFA is enforced", async () => {
@@ -83,7 +83,7 @@ describe("entra-privileged-user-mfa, through the engine protocol", function () {
         const violations = run.of(PRIVILEGED_POLICY);
         // Directory-role conditions match Entra roles only; an Azure RBAC role is not one.
         assert.deepEqual(violations.map((d) => d.urn), [owner.urn]);
-        assert.match(violations[0].message, /Conditional Access policy 'Require MFA for admins' does not include the user/);
+        assert.match(violations[0].message, /'Require MFA for admins' does not include the user/);
     });
 
     it("checks a user in a stack group nested in a group given Owner under the privileged rule", async () => {
@@ -121,9 +121,9 @@ describe("entra-privileged-user-mfa, through the engine protocol", function () {
         assert.equal(violations.length, 2, JSON.stringify(violations));
         assert.ok(violations.every((d) => d.urn === assignment.urn));
         for (const flagged of [direct, nested]) {
-            const message = violations.find((d) => d.message.includes(`object id ${flagged.id}`))?.message;
+            const message = violations.find((d) => d.message.includes(`Object id: ${flagged.id}`))?.message;
             assert.ok(message, `${flagged.userPrincipalName} was not reported`);
-            assert.match(message, /privileged role 'Owner' through group/);
+            assert.match(message, /privileged: holds 'Owner'[\s\S]*Roles: 'Owner' through group/);
         }
         assert.equal(emulator.countRequests(FAULT_PATHS.transitiveMembers), 1);
     });
@@ -144,7 +144,7 @@ describe("entra-privileged-user-mfa, through the engine protocol", function () {
 
         assert.deepEqual(byLabel.of(MFA_POLICY), []);
         assert.deepEqual(byLabel.of(PRIVILEGED_POLICY).map((d) => d.urn), [globalReader.urn]);
-        assert.match(byLabel.of(PRIVILEGED_POLICY)[0].message, /privileged role 'Global Reader'/);
+        assert.match(byLabel.of(PRIVILEGED_POLICY)[0].message, /privileged: holds 'Global Reader'/);
     });
 
     describe("guests and disabled accounts, the same in both rules", () => {

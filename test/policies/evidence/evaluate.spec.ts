@@ -70,6 +70,9 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
         memberships: perId("memberships", script.memberships, { kind: "value", value: { groups: [], roleTemplateIds: [] } }),
         groupUsers: perId("groupUsers", script.groupUsers, unscripted),
         userProfiles: perId("profiles", script.profiles, unscripted),
+        groupMemberships: perId("groupMemberships", undefined, unscripted),
+        authenticationStrengths: perId("strengths", undefined, unscripted),
+        roleEligibilities: perId("eligibilities", undefined, unscripted),
         async conditionalAccessPolicies(request) {
             asked.push("conditionalAccess");
             requests.push(request);
@@ -84,7 +87,7 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
 }
 
 function inventoryOf(users: InventoryUser[], extra: Partial<Inventory> = {}): Inventory {
-    return { users, problems: [], groups: [], conditionalAccessPolicies: [], outsideGroupGrants: [], ...extra };
+    return { users, problems: [], groups: [], conditionalAccessPolicies: [], directoryRoles: [], outsideGroupGrants: [], ...extra };
 }
 
 async function evaluate(users: InventoryUser[] | Inventory, evidence: MfaEvidence, config: Partial<MfaPolicyConfig> = {}, rules = BOTH_RULES): Promise<UserVerdict[]> {
@@ -151,10 +154,10 @@ describe("evaluateUsers", () => {
         });
         const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
         assert.equal(verdict.kind, "noncompliant");
-        assert.deepEqual(verdict.evidence.map((e) => e.detail), [
-            "Conditional Access policy 'Require MFA' is report-only",
-            "security defaults are off",
-            "per-user MFA state is 'disabled'",
+        assert.deepEqual(verdict.evidence.map((e) => [e.detail, e.lookedAt]), [
+            ["Conditional Access: no enabled Conditional Access policy that requires MFA or blocks applies to the user", ["'Require MFA' is report-only"]],
+            ["security defaults are off", undefined],
+            ["per-user MFA state is 'disabled'", undefined],
         ]);
     });
 
@@ -166,7 +169,7 @@ describe("evaluateUsers", () => {
         });
         const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b")], evidence, ALL_EVIDENCE);
         assert.deepEqual(verdicts.map((v) => v.kind), ["noncompliant", "compliant"]);
-        assert.match(verdicts[0].evidence[0].detail, /excludes the user through group 'Break glass'/);
+        assert.match(verdicts[0].evidence[0].lookedAt?.join() ?? "", /excludes the user through group 'Break glass'/);
         assert.ok(evidence.asked.includes("memberships:id-a,id-b"));
     });
 
@@ -175,7 +178,7 @@ describe("evaluateUsers", () => {
         const evidence = scriptedEvidence({ conditionalAccess: { kind: "value", value: [policy] }, perUser: { "id-a": { kind: "state", state: "disabled" } } });
         const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
         assert.equal(verdict.kind, "noncompliant");
-        assert.match(verdict.evidence[0].detail, /operator OR with compliantDevice/);
+        assert.match(verdict.evidence[0].lookedAt?.join() ?? "", /lets users satisfy it with compliantdevice instead of MFA/);
     });
 
     it("counts a built-in MFA authentication strength, and a policy for the user's directory role", async () => {
