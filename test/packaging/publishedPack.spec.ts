@@ -96,7 +96,8 @@ describe("the published pack (npm pack, then plain npm install as the enforcing 
             const verdicts = run.stack.filter((d) => d.policyName === "entra-non-privileged-user-mfa");
             assert.equal(verdicts.length, 1, JSON.stringify(run.stack));
             assert.equal(verdicts[0].enforcementLevel, "mandatory");
-            assert.match(verdicts[0].message, /carol@.* has no multi-factor authentication/);
+            assert.equal(verdicts[0].urn, carol.urn);
+            assert.ok(verdicts[0].message.includes(String(carol.outputs.userPrincipalName)), verdicts[0].message);
             console.log(`      (installed in ${installSeconds.toFixed(1)} s; started in ${Math.round(pack.startMs)} ms)`);
         } finally {
             await pack.close();
