@@ -3,6 +3,7 @@ import { Answer, Memberships } from "../graph/graphReads";
 import { guestKindOf } from "../inventory/guestKind";
 import { AuthenticationStrengthRef, ConditionalAccessPolicy, conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, MFA_AUTHENTICATION_STRENGTHS, StackReferences, stackStrengthId } from "./conditionalAccess";
 import { AuthenticationStrengthFacts, conditionalAccessCoverage } from "./coverage";
+import { causeFor } from "./causes";
 import { Unknown, unknownBecause } from "./truth";
 import { factsNeededBy, userFactsOf } from "./userFacts";
 import { EvidenceRequest, MfaEvidence } from "../graph/mfaEvidence";
@@ -115,7 +116,7 @@ export async function evaluateUsers(inventory: Inventory, context: EvaluationCon
                 ...(config.includeGuests ? [] : ["whether it is a guest (includeGuests is off)"]),
                 ...(config.exemptions.some((e) => e.user.includes("@")) ? ["whether an exemption by user principal name names it"] : []),
             ];
-            if (unknowable.length > 0) uncertain.push(`the user's profile could not be read (${profileFailure}), so the pack cannot tell ${unknowable.join(", or ")}`);
+            if (unknowable.length > 0) uncertain.push(`${causeFor("the user's profile", profileFailure)}, so the pack cannot tell ${unknowable.join(", or ")}`);
         }
         if (uncertain.length > 0) {
             verdict.kind = "unverified";
@@ -176,7 +177,7 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
             // More policies can only cover more: without the tenant's, only a stack policy can pass a user.
             if (tenant.kind === "unverified") {
                 note(item, "conditionalAccess", `the tenant's Conditional Access policies could not be read: ${tenant.reason}`);
-                item.uncertain.push(`the tenant's Conditional Access policies could not be read (${tenant.reason})`);
+                item.uncertain.push(causeFor("the tenant's Conditional Access policies", tenant.reason));
             } else if (verdict.kind === "not-covered") {
                 note(item, "conditionalAccess", `Conditional Access: ${verdict.open}`, verdict.lookedAt);
             } else {
@@ -191,7 +192,7 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
         for (const item of pending) {
             if (answer.kind === "unverified") {
                 note(item, "securityDefaults", `security defaults could not be read: ${answer.reason}`);
-                item.uncertain.push(`security defaults could not be read (${answer.reason})`);
+                item.uncertain.push(causeFor("security defaults", answer.reason));
             } else if (answer.value) {
                 pass(item, "securityDefaults", "security defaults are on, which require MFA");
             } else {
@@ -299,7 +300,7 @@ async function strengthsFor(policies: ConditionalAccessPolicy[], inventory: Inve
             id,
             answer?.kind === "value"
                 ? { displayName: answer.value.displayName, requirementsSatisfied: answer.value.requirementsSatisfied, allowedCombinations: answer.value.allowedCombinations }
-                : unknownBecause(`authentication strength ${id} could not be read: ${answer?.reason ?? "Graph gave no answer"}`),
+                : unknownBecause(causeFor(`authentication strength ${id}`, answer?.reason ?? "Graph gave no answer")),
         );
     }
     return strengths;

@@ -2,6 +2,7 @@ import { Answer, Memberships } from "../graph/graphReads";
 import { HeldRole, InventoryUser } from "../inventory/types";
 import { ConditionalAccessPolicy } from "./conditionalAccess";
 import { GuestKind, UserFacts } from "./coverage";
+import { causeFor } from "./causes";
 import { Unknown, unknownBecause } from "./truth";
 
 /** Which tenant facts the policies make worth reading: each read costs a Graph request per user. */
@@ -49,7 +50,7 @@ export function userFactsOf(user: InventoryUser, needed: FactsNeeded, tenant: Te
 
     const fromTenant = (answer: Answer<Memberships> | undefined, what: string): Memberships | Unknown => {
         if (answer === undefined) return unknownBecause(`${what} were not read`);
-        if (answer.kind === "unverified") return unknownBecause(`${what} could not be read: ${answer.reason}`);
+        if (answer.kind === "unverified") return unknownBecause(causeFor(what, answer.reason));
         answer.value.groups.forEach((g) => g.displayName && groupNames.set(g.id.toLowerCase(), g.displayName));
         return answer.value;
     };
@@ -74,7 +75,7 @@ export function userFactsOf(user: InventoryUser, needed: FactsNeeded, tenant: Te
     if (needed.eligibilities && user.objectId && !user.isNew) {
         const answer = tenant.eligibleRoleTemplateIds;
         if (answer === undefined) eligibleRoleTemplateIds = unknownBecause("the directory roles the user is eligible for were not read");
-        else if (answer.kind === "unverified") eligibleRoleTemplateIds = unknownBecause(`the directory roles the user is eligible for could not be read: ${answer.reason}`);
+        else if (answer.kind === "unverified") eligibleRoleTemplateIds = unknownBecause(causeFor("the directory roles the user is eligible for", answer.reason));
         else eligibleRoleTemplateIds = new Set([...eligibleRoleTemplateIds, ...answer.value.map((r) => r.toLowerCase())]);
     }
 
@@ -92,7 +93,7 @@ export function userFactsOf(user: InventoryUser, needed: FactsNeeded, tenant: Te
 function guestKindFact(user: InventoryUser, profileFailure: string | undefined): GuestKind | Unknown {
     const kind = user.guestKind ?? (user.urn ? (user.isGuest ? "b2bCollaborationGuest" : "member") : "unknown");
     if (kind !== "unknown") return kind;
-    if (profileFailure) return unknownBecause(`whether the user is a guest, and of which kind, could not be read: ${profileFailure}`);
+    if (profileFailure) return unknownBecause(causeFor("whether the user is a guest, and of which kind,", profileFailure));
     return unknownBecause("the pack cannot tell which kind of guest or external user it is from its profile");
 }
 

@@ -12,7 +12,28 @@ export async function credentialFor(connection: GraphConnection, env: NodeJS.Pro
     return sharingTokenRequests(await chooseCredential(connection, env));
 }
 
+/** A credential set up wrong in the environment; its message says what to fix. */
+export class CredentialSetupError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "CredentialSetupError";
+    }
+}
+
+/**
+ * What `@azure/identity` accepts as a tenant (its `checkTenantId`): a GUID or a domain. Anything else
+ * makes `DefaultAzureCredential` drop its environment credential without a word and fail later
+ * with "ChainedTokenCredential authentication failed", so it is caught here with its real cause.
+ */
+const TENANT_ID = /^[0-9A-Za-z.-]+$/;
+
 async function chooseCredential(connection: GraphConnection, env: NodeJS.ProcessEnv): Promise<TokenCredential> {
+    for (const name of ["AZURE_TENANT_ID", "ARM_TENANT_ID"] as const) {
+        const value = env[name];
+        if (value && !TENANT_ID.test(value)) {
+            throw new CredentialSetupError(`${name} is '${value}', which is not a tenant id: set it to the tenant's id (a GUID) or a verified domain such as contoso.onmicrosoft.com`);
+        }
+    }
     const identity = await import("@azure/identity");
     const options = { authorityHost: connection.authorityHost, disableInstanceDiscovery: connection.disableInstanceDiscovery };
     const tenantId = env.AZURE_TENANT_ID || env.ARM_TENANT_ID;

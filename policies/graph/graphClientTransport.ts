@@ -45,7 +45,7 @@ export function createGraphClientTransport(connection: GraphConnection, makeCred
                     .option("signal", AbortSignal.timeout(request.timeoutMs));
             } catch (error) {
                 client = undefined;
-                throw new GraphTransportError("credential", describeError(error));
+                throw credentialError(error);
             }
             let response: Response;
             try {
@@ -100,7 +100,7 @@ function classifyError(error: unknown, request: GraphRequest): GraphTransportErr
     const names = errorChain(error).map((e) => String((e as { name?: unknown; code?: unknown }).name ?? (e as { code?: unknown }).code));
     const codes = errorChain(error).map((e) => String((e as { code?: unknown }).code));
     if (names.some((n) => /Credential|Authentication|AggregateAuthentication/.test(n)) || codes.some((c) => /Credential|Authentication/.test(c))) {
-        return new GraphTransportError("credential", describeError(error));
+        return credentialError(error);
     }
     if (names.includes("TimeoutError") || names.includes("AbortError") || codes.includes("TimeoutError") || codes.includes("AbortError")) {
         const limit = request.timeoutMs < 1000 ? `${request.timeoutMs} ms` : `${Math.round(request.timeoutMs / 1000)} s`;
@@ -114,6 +114,21 @@ function errorChain(error: unknown): unknown[] {
     const chain: unknown[] = [];
     for (let current = error; current && chain.length < 6; current = (current as { cause?: unknown }).cause) chain.push(current);
     return chain;
+}
+
+/**
+ * A credential that gave no token, with its real cause: a chained credential's first line only says
+ * it failed, so the first line of each credential it tried is kept (a few, each short).
+ */
+function credentialError(error: unknown): GraphTransportError {
+    const setup = errorChain(error).find((e) => (e as { name?: unknown }).name === "CredentialSetupError");
+    if (setup) return new GraphTransportError("credential", (setup as Error).message, true);
+    const inner = (error as { errors?: unknown }).errors;
+    if (Array.isArray(inner) && inner.length > 0) {
+        const causes = [...new Set(inner.map(describeError))];
+        return new GraphTransportError("credential", `${causes.slice(0, 4).join("; ")}${causes.length > 4 ? `; and ${causes.length - 4} more` : ""}`);
+    }
+    return new GraphTransportError("credential", describeError(error));
 }
 
 /** The first line of an error message, short: identity errors can be long, and never need more. */

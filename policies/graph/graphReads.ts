@@ -23,6 +23,13 @@ export const PERMISSIONS = {
     roleEligibilities: "the Microsoft Graph permission RoleEligibilitySchedule.Read.Directory or RoleManagement.Read.Directory",
 } as const;
 
+/** Why no token came, with the fix: the credential's own when it was set up wrong, else how to give the pack one. */
+export function credentialFailureReason(error: GraphTransportError): string {
+    return error.saysItsFix
+        ? `could not sign in: ${error.message}`
+        : `no Azure credential gave a token (${error.message}); sign in with 'az login', or give the pack a credential: AZURE_TENANT_ID and AZURE_CLIENT_ID with a secret, a federated token or a managed identity`;
+}
+
 /**
  * Why an outcome is not a usable answer, or `undefined` for a 200. Every reason but a credential
  * failure names the permission the read uses, so a report can say once per run what to grant.
@@ -30,9 +37,7 @@ export const PERMISSIONS = {
 export function failureReason(outcome: SubRequestOutcome, what: string, permission: string, notFound?: string): string | undefined {
     const uses = `; the read uses ${permission}`;
     if (outcome instanceof GraphTransportError) {
-        return outcome.kind === "credential"
-            ? `no Azure credential gave a token (${outcome.message}); sign in with 'az login' or set AZURE_TENANT_ID and AZURE_CLIENT_ID with a secret, a federated token or a managed identity`
-            : `${outcome.message} (reading ${what})${uses}`;
+        return outcome.kind === "credential" ? credentialFailureReason(outcome) : `${outcome.message} (reading ${what})${uses}`;
     }
     const code = graphErrorCode(outcome.body);
     const withCode = code ? ` ${code}` : "";

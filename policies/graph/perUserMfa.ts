@@ -1,4 +1,5 @@
 import { BatchRunner, SubRequestOutcome } from "./batch";
+import { credentialFailureReason } from "./graphReads";
 import { graphErrorCode, GraphTransportError } from "./types";
 
 /** What Graph said of one user's per-user MFA state, or why it said nothing usable. */
@@ -51,7 +52,7 @@ export function answerFrom(outcome: SubRequestOutcome, objectId: string): PerUse
 function transportReason(error: GraphTransportError): string {
     switch (error.kind) {
         case "credential":
-            return `no Azure credential gave a token (${error.message}); sign in with 'az login' or set AZURE_TENANT_ID and AZURE_CLIENT_ID with a secret, a federated token or a managed identity`;
+            return credentialFailureReason(error);
         default:
             return error.message;
     }

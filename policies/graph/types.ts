@@ -22,6 +22,8 @@ export class GraphTransportError extends Error {
     constructor(
         readonly kind: GraphFailureKind,
         message: string,
+        /** The message already says what to fix (a credential set up wrong), so no generic advice is added. */
+        readonly saysItsFix = false,
     ) {
         super(message);
         this.name = "GraphTransportError";

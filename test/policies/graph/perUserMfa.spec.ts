@@ -96,7 +96,7 @@ describe("answerFrom", () => {
 
         assert.equal(
             reason,
-            "no Azure credential gave a token (DefaultAzureCredential failed to retrieve a token); sign in with 'az login' or set AZURE_TENANT_ID and AZURE_CLIENT_ID with a secret, a federated token or a managed identity",
+            "no Azure credential gave a token (DefaultAzureCredential failed to retrieve a token); sign in with 'az login', or give the pack a credential: AZURE_TENANT_ID and AZURE_CLIENT_ID with a secret, a federated token or a managed identity",
         );
     });
 
