@@ -87,6 +87,19 @@ function copyValue(value: unknown, isUnknownError: (error: unknown) => boolean, 
     return bag;
 }
 
+/**
+ * The bag with every undecryptable secret read as an unknown: for a rule that must not decide on a
+ * value it cannot see (a Conditional Access exclusion may be the very user), both are undecided.
+ */
+export function secretsAsUnknown(bag: PropertyBag): PropertyBag {
+    const convert = (value: PropertyValue): PropertyValue => {
+        if (value === UNDECRYPTED_SECRET) return UNKNOWN;
+        if (Array.isArray(value)) return value.map(convert);
+        return isBag(value) ? secretsAsUnknown(value) : value;
+    };
+    return Object.fromEntries(Object.entries(bag).map(([key, value]) => [key, convert(value)]));
+}
+
 export function isBag(value: PropertyValue | undefined): value is PropertyBag {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,10 +1,12 @@
 import * as assert from "node:assert/strict";
+import { ConditionalAccessPolicy, conditionalAccessPolicyFromStack, NO_STACK_REFERENCES } from "../../../policies/evidence/conditionalAccess";
+import { conditionalAccessCoverage, UserFacts } from "../../../policies/evidence/coverage";
 import { buildInventory } from "../../../policies/inventory/buildInventory";
 import { Inventory } from "../../../policies/inventory/types";
 import { builtInRoleCatalog } from "../../../policies/roles/catalog";
-import { AZURE_ROLE, group, roleAssignment, stack, user } from "../../fixtures/resources";
+import { AZURE_ROLE, conditionalAccessPolicy, group, roleAssignment, stack, user } from "../../fixtures/resources";
 import { StackResource } from "../../harness/stackResource";
-import { snapshotsOf } from "../snapshots";
+import { snapshotOf, snapshotsOf } from "../snapshots";
 
 /** A resource as `pulumi policy analyze` sends it when the export's secrets could not be decrypted. */
 function withUndecryptable(resource: StackResource, ...properties: string[]): StackResource {
@@ -52,5 +54,44 @@ describe("buildInventory with secrets that could not be decrypted", () => {
         const inventory = inventoryOf(alice, secretMembers, roleAssignment({ name: "admins-owner", principal: admins, role: AZURE_ROLE.Owner }));
         assert.deepEqual(inventory.users[0].roles, []);
         assert.deepEqual(inventory.problems.map((p) => p.message), ["cannot be read: an element of property 'members' is secret and could not be decrypted"]);
+    });
+});
+
+describe("conditionalAccessPolicyFromStack with secrets that could not be decrypted", () => {
+    const alice = user({ name: "alice" });
+    const facts: UserFacts = {
+        objectId: String(alice.outputs.objectId),
+        stackUrns: new Set([alice.urn]),
+        guestKind: "member",
+        groupIds: new Set(),
+        roleTemplateIds: new Set(),
+        eligibleRoleTemplateIds: new Set(),
+        groupNames: new Map(),
+    };
+
+    /** "Require MFA" for all users, all apps, with `change` applied to its outputs. */
+    function requireMfa(change: (outputs: Record<string, any>) => void = () => {}): ConditionalAccessPolicy {
+        const resource = conditionalAccessPolicy({ name: "require-mfa", displayName: "Require MFA" });
+        const outputs = structuredClone(resource.outputs) as Record<string, any>;
+        change(outputs);
+        return conditionalAccessPolicyFromStack(snapshotOf({ ...resource, outputs }), NO_STACK_REFERENCES);
+    }
+
+    const verdictFor = (policy: ConditionalAccessPolicy) => conditionalAccessCoverage([policy], { acceptedApplications: ["All"] })(facts).kind;
+
+    it("covers the user when nothing is secret (the baseline the next cases change)", () => {
+        assert.equal(verdictFor(requireMfa()), "covered");
+    });
+
+    it("cannot tell whether a policy whose excluded users hold a secret covers the user, who may be the one excluded", () => {
+        const policy = requireMfa((outputs) => (outputs.conditions.users.excludedUsers = ["[secret]"]));
+        assert.ok(policy.exclude.users.unknown);
+        assert.equal(verdictFor(policy), "unknown");
+    });
+
+    it("cannot tell whether a policy whose state or grant is secret covers anyone", () => {
+        assert.equal(requireMfa((outputs) => (outputs.state = "[secret]")).state, undefined);
+        assert.equal(verdictFor(requireMfa((outputs) => (outputs.state = "[secret]"))), "unknown");
+        assert.equal(verdictFor(requireMfa((outputs) => (outputs.grantControls = "[secret]"))), "unknown");
     });
 });
