@@ -16,6 +16,7 @@ import {
     resourcesOfExport,
     SecretHandling,
     StackExport,
+    secret,
     StackResource,
 } from "../harness";
 import { emulatorPerSuite, MFA_POLICY, PACK_DIR, PRIVILEGED_POLICY, runPack, UNVERIFIED_POLICY } from "./packUnderTest";
@@ -83,7 +84,7 @@ describe("pulumi policy analyze, through the engine protocol", function () {
         emulator.upsertGroup({ id: String(admins.objectId), displayName: String(admins.displayName), members: [String(outputs(user.bob).objectId)] });
     });
 
-    async function analyze(secrets: SecretHandling): Promise<AnalyzeRun> {
+    async function analyze(secrets: SecretHandling, change: (resources: StackResource[]) => StackResource[] = (resources) => resources): Promise<AnalyzeRun> {
         const reportDir = await fs.mkdtemp(path.join(os.tmpdir(), "policy-analyze-"));
         const reportPath = path.join(reportDir, "report.json");
         const pack = await launchPolicyPack({ packDir: PACK_DIR, env: { ...emulator.env(), [REPORT_FILE_VARIABLE]: reportPath }, stack: null });
@@ -94,7 +95,7 @@ describe("pulumi policy analyze, through the engine protocol", function () {
                     .filter(Boolean)
                     .map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
             );
-            const run = await policyAnalyze(pack, resourcesOfExport(exported, secrets).analyzed);
+            const run = await policyAnalyze(pack, change(resourcesOfExport(exported, secrets).analyzed));
             const report = JSON.parse(await fs.readFile(reportPath, "utf8")) as MfaReport;
             const output = [...pack.stdout, ...pack.stderr, ...[...run.analyze, ...run.stack].map((d) => JSON.stringify(d)), JSON.stringify(report)].join("\n");
             return { ...run, calls: [...pack.calls], environment, report, output };
@@ -163,6 +164,21 @@ describe("pulumi policy analyze, through the engine protocol", function () {
             assert.match(problems[0].message, /userPrincipalName' is secret and could not be decrypted/);
             const carolEntries = redacted.report.entries.filter((e) => e.user.urn === user.carol);
             assert.deepEqual(carolEntries.map((e) => [e.policy, e.verdict, e.user.displayName, e.user.userPrincipalName, e.user.objectId]), [[PRIVILEGED_POLICY, "fail", "carol", undefined, carolId]]);
+        });
+
+        it("fails no one and names no one \"[secret]\" when every property of every resource is secret", async () => {
+            const everythingSecret = (resources: StackResource[]) =>
+                resources.map((resource) => {
+                    const redact = (bag: Record<string, unknown>) => Object.fromEntries(Object.keys(bag).map((key) => [key, secret("[secret]")]));
+                    return { ...resource, inputs: redact(resource.inputs), outputs: redact(resource.outputs) };
+                });
+            const run = await analyze("undecryptable", everythingSecret);
+            assert.ok(!run.output.includes("[secret]"), run.output);
+            assert.deepEqual(verdicts([...run.analyze, ...run.stack]), []);
+            assert.deepEqual(run.report.entries.filter((e) => e.verdict === "fail"), []);
+            // Every user resource is accounted for as unverifiable, none silently passed.
+            const unverified = new Set(run.stack.filter((d) => d.policyName === UNVERIFIED_POLICY).map((d) => d.urn));
+            for (const urn of Object.values(user)) assert.ok(unverified.has(urn), `${urn} not reported as unverifiable:\n${run.output}`);
         });
     });
 });
