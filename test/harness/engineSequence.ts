@@ -59,6 +59,11 @@ export async function policyAnalyze(pack: PolicyPackProcess, resources: StackRes
     return analyzeAll(pack, resources);
 }
 
+/** Whether `pulumi policy analyze` exits non-zero after this run: it does on any mandatory violation. */
+export function failsPolicyAnalyze(run: PolicyRun): boolean {
+    return [...run.analyze, ...run.stack].some((diagnostic) => diagnostic.enforcementLevel === "mandatory");
+}
+
 async function runPolicies(
     pack: PolicyPackProcess,
     resources: StackResource[],

@@ -7,11 +7,13 @@ import { GraphEmulator } from "../emulator/graphEmulator";
 import { FIXTURE_FILE, FIXTURE_PASSPHRASE } from "../fixtures/writeIdentityStackExport";
 import {
     Diagnostic,
+    failsPolicyAnalyze,
     isStackVariable,
     launchPolicyPack,
     parseStackExport,
     passphraseCrypterFor,
     policyAnalyze,
+    PolicyPackConfig,
     PolicyRun,
     resourcesOfExport,
     SecretHandling,
@@ -84,7 +86,11 @@ describe("pulumi policy analyze, through the engine protocol", function () {
         emulator.upsertGroup({ id: String(admins.objectId), displayName: String(admins.displayName), members: [String(outputs(user.bob).objectId)] });
     });
 
-    async function analyze(secrets: SecretHandling, change: (resources: StackResource[]) => StackResource[] = (resources) => resources): Promise<AnalyzeRun> {
+    async function analyze(
+        secrets: SecretHandling,
+        change: (resources: StackResource[]) => StackResource[] = (resources) => resources,
+        config?: PolicyPackConfig,
+    ): Promise<AnalyzeRun> {
         const reportDir = await fs.mkdtemp(path.join(os.tmpdir(), "policy-analyze-"));
         const reportPath = path.join(reportDir, "report.json");
         const pack = await launchPolicyPack({ packDir: PACK_DIR, env: { ...emulator.env(), [REPORT_FILE_VARIABLE]: reportPath }, stack: null });
@@ -95,7 +101,7 @@ describe("pulumi policy analyze, through the engine protocol", function () {
                     .filter(Boolean)
                     .map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]),
             );
-            const run = await policyAnalyze(pack, change(resourcesOfExport(exported, secrets).analyzed));
+            const run = await policyAnalyze(pack, change(resourcesOfExport(exported, secrets).analyzed), config);
             const report = JSON.parse(await fs.readFile(reportPath, "utf8")) as MfaReport;
             const output = [...pack.stdout, ...pack.stderr, ...[...run.analyze, ...run.stack].map((d) => JSON.stringify(d)), JSON.stringify(report)].join("\n");
             return { ...run, calls: [...pack.calls], environment, report, output };
@@ -131,6 +137,8 @@ describe("pulumi policy analyze, through the engine protocol", function () {
         const messages = (run: { stack: Diagnostic[] }) => run.stack.filter((d) => d.policyName !== UNVERIFIED_POLICY).map((d) => `${d.policyName} ${d.urn} ${d.message}`).sort();
         assert.deepEqual(messages(analyzed), messages(preview));
         assert.deepEqual(verdicts(analyzed.analyze, [MFA_POLICY, PRIVILEGED_POLICY, UNVERIFIED_POLICY]), verdicts(preview.analyze, [MFA_POLICY, PRIVILEGED_POLICY, UNVERIFIED_POLICY]));
+        // alice and carol fail mandatory policies, so the command exits non-zero, as the preview fails.
+        assert.equal(failsPolicyAnalyze(analyzed), true);
     });
 
     it("leaves out the replaced role assignment that waits for deletion (alice's old Owner role)", async () => {
@@ -172,13 +180,15 @@ describe("pulumi policy analyze, through the engine protocol", function () {
                     const redact = (bag: Record<string, unknown>) => Object.fromEntries(Object.keys(bag).map((key) => [key, secret("[secret]")]));
                     return { ...resource, inputs: redact(resource.inputs), outputs: redact(resource.outputs) };
                 });
-            const run = await analyze("undecryptable", everythingSecret);
+            const run = await analyze("undecryptable", everythingSecret, { [UNVERIFIED_POLICY]: "mandatory" });
             assert.ok(!run.output.includes("[secret]"), run.output);
             assert.deepEqual(verdicts([...run.analyze, ...run.stack]), []);
             assert.deepEqual(run.report.entries.filter((e) => e.verdict === "fail"), []);
             // Every user resource is accounted for as unverifiable, none silently passed.
             const unverified = new Set(run.stack.filter((d) => d.policyName === UNVERIFIED_POLICY).map((d) => d.urn));
             for (const urn of Object.values(user)) assert.ok(unverified.has(urn), `${urn} not reported as unverifiable:\n${run.output}`);
+            // An audit that makes unverifiable users mandatory fails on an export it cannot read.
+            assert.equal(failsPolicyAnalyze(run), true);
         });
     });
 });
