@@ -1,4 +1,4 @@
-import { isBag, PropertyValue, UNKNOWN } from "../inventory/propertyValues";
+import { isBag, PropertyValue, secretsAsUnknown, UNKNOWN } from "../inventory/propertyValues";
 import { StackResourceSnapshot } from "../inventory/types";
 
 /**
@@ -231,7 +231,7 @@ export function conditionalAccessPolicyFromGraph(policy: unknown): ConditionalAc
 /** A policy the stack defines, as `azuread.ConditionalAccessPolicy` outputs (or, in preview, inputs) it. */
 export function conditionalAccessPolicyFromStack(resource: StackResourceSnapshot, references: StackReferences): ConditionalAccessPolicy {
     const get: Read = (container, key) => (isBag(container as PropertyValue) ? (container as Record<string, unknown>)[key] : container === UNKNOWN ? UNKNOWN : undefined);
-    const props = resource.props;
+    const props = secretsAsUnknown(resource.props);
     const conditions = get(props, "conditions");
     const users = get(conditions, "users");
     const applications = get(conditions, "applications");

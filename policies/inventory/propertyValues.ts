@@ -6,7 +6,15 @@
 export const UNKNOWN: unique symbol = Symbol("unknown during preview");
 export type Unknown = typeof UNKNOWN;
 
-export type PropertyValue = string | number | boolean | null | Unknown | PropertyValue[] | PropertyBag;
+/**
+ * A secret the engine could not decrypt. `pulumi policy analyze` sends every such secret as the string
+ * "[secret]" (https://github.com/pulumi/pulumi/pull/23664), and the SDK unwraps secrets before policies
+ * see them, so that string is all that is left: it is never a name, an id or a state to act on.
+ */
+export const UNDECRYPTED_SECRET: unique symbol = Symbol("secret that could not be decrypted");
+export type UndecryptedSecret = typeof UNDECRYPTED_SECRET;
+
+export type PropertyValue = string | number | boolean | null | Unknown | UndecryptedSecret | PropertyValue[] | PropertyBag;
 export interface PropertyBag {
     [key: string]: PropertyValue;
 }
@@ -24,6 +32,8 @@ const UNKNOWN_SENTINELS = new Set([
     "e48ece36-62e2-4504-bad9-02848725956a", // archive
     "dd056dcd-154b-4c76-9bd3-c8f88648b5ff", // object
 ]);
+
+const UNDECRYPTED_SECRET_TEXT = "[secret]";
 
 /** How deep a bag is copied; deeper than any provider schema, shallow enough to stop a runaway. */
 const MAX_DEPTH = 32;
@@ -57,6 +67,7 @@ function readProperty(container: object, key: string | number, isUnknownError: (
 
 function copyValue(value: unknown, isUnknownError: (error: unknown) => boolean, depth: number): PropertyValue {
     if (typeof value === "string") {
+        if (value === UNDECRYPTED_SECRET_TEXT) return UNDECRYPTED_SECRET;
         return UNKNOWN_SENTINELS.has(value) ? UNKNOWN : value;
     }
     if (typeof value === "number" || typeof value === "boolean" || value === null) {
@@ -76,6 +87,19 @@ function copyValue(value: unknown, isUnknownError: (error: unknown) => boolean, 
     return bag;
 }
 
+/**
+ * The bag with every undecryptable secret read as an unknown: for a rule that must not decide on a
+ * value it cannot see (a Conditional Access exclusion may be the very user), both are undecided.
+ */
+export function secretsAsUnknown(bag: PropertyBag): PropertyBag {
+    const convert = (value: PropertyValue): PropertyValue => {
+        if (value === UNDECRYPTED_SECRET) return UNKNOWN;
+        if (Array.isArray(value)) return value.map(convert);
+        return isBag(value) ? secretsAsUnknown(value) : value;
+    };
+    return Object.fromEntries(Object.entries(bag).map(([key, value]) => [key, convert(value)]));
+}
+
 export function isBag(value: PropertyValue | undefined): value is PropertyBag {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }
@@ -91,10 +115,22 @@ export class MalformedValue {
     }
 }
 
+/** A property (or an element of one) that arrived as a secret the engine could not decrypt. */
+export class UndecryptableValue extends MalformedValue {
+    constructor(property: string, expected: string, private readonly element = false) {
+        super(property, expected, "a secret that could not be decrypted");
+    }
+
+    describe(): string {
+        return `${this.element ? "an element of " : ""}property '${this.property}' is secret and could not be decrypted`;
+    }
+}
+
 export function describeType(value: PropertyValue | undefined): string {
     if (value === undefined) return "missing";
     if (value === null) return "null";
     if (value === UNKNOWN) return "unknown";
+    if (value === UNDECRYPTED_SECRET) return "a secret that could not be decrypted";
     if (Array.isArray(value)) return "an array";
     return typeof value === "object" ? "an object" : `a ${typeof value}`;
 }
@@ -102,6 +138,7 @@ export function describeType(value: PropertyValue | undefined): string {
 export function readString(bag: PropertyBag, property: string): StringRead {
     const value = bag[property];
     if (value === undefined || value === null) return undefined;
+    if (value === UNDECRYPTED_SECRET) return new UndecryptableValue(property, "a string");
     if (value === UNKNOWN || typeof value === "string") return value;
     return new MalformedValue(property, "a string", describeType(value));
 }
@@ -115,6 +152,7 @@ export function readNonEmptyString(bag: PropertyBag, property: string): StringRe
 export function readBoolean(bag: PropertyBag, property: string): boolean | Unknown | undefined | MalformedValue {
     const value = bag[property];
     if (value === undefined || value === null) return undefined;
+    if (value === UNDECRYPTED_SECRET) return new UndecryptableValue(property, "a boolean");
     if (value === UNKNOWN || typeof value === "boolean") return value;
     return new MalformedValue(property, "a boolean", describeType(value));
 }
@@ -124,9 +162,11 @@ export function readStringList(bag: PropertyBag, property: string): (string | Un
     const value = bag[property];
     if (value === undefined || value === null) return undefined;
     if (value === UNKNOWN) return UNKNOWN;
+    if (value === UNDECRYPTED_SECRET) return new UndecryptableValue(property, "a list of strings");
     if (!Array.isArray(value)) return new MalformedValue(property, "a list of strings", describeType(value));
     const strings: (string | Unknown)[] = [];
     for (const element of value) {
+        if (element === UNDECRYPTED_SECRET) return new UndecryptableValue(property, "a list of strings", true);
         if (element === UNKNOWN || typeof element === "string") {
             strings.push(element);
         } else {

@@ -1,6 +1,8 @@
 // The order in which the engine drives a policy pack during an update: ConfigureStack when the analyzer
 // is created, GetAnalyzerInfo and Configure while loading policy packs (pkg/engine/update.go,
 // installAndLoadPolicyPlugins), Analyze as each resource is registered, AnalyzeStack at the end.
+// `pulumi policy analyze` (pkg/cmd/pulumi/policy/policy_analyze.go) loads the packs before it knows a
+// stack, so it skips ConfigureStack, then analyzes the snapshot's resources in order.
 import { Diagnostic } from "./analyzerWire";
 import { PolicyPackConfig } from "./policyPackConfig";
 import { PolicyPackProcess } from "./policyPackProcess";
@@ -37,6 +39,31 @@ export function up(pack: PolicyPackProcess, resources: StackResource[], config?:
     return runPolicies(pack, resources, config, false);
 }
 
+/**
+ * The sequence of `pulumi policy analyze --stack …` or `--file <export>`: no `ConfigureStack`; GetAnalyzerInfo
+ * and Configure; `Analyze` on each resource's inputs in snapshot order; one `AnalyzeStack` on outputs.
+ * `resources` are the snapshot's, pending deletes already left out (see `resourcesOfExport`). The pack
+ * must have been launched as the command launches it, with `stack: null`.
+ *
+ * For example:
+ * ```ts
+ * const pack = await launchPolicyPack({ packDir, stack: null });
+ * const { analyze, stack } = await policyAnalyze(pack, resourcesOfExport(exported, "undecryptable").analyzed);
+ * ```
+ */
+export async function policyAnalyze(pack: PolicyPackProcess, resources: StackResource[], config?: PolicyPackConfig): Promise<PolicyRun> {
+    if (pack.stackContext !== undefined) {
+        throw new Error("`pulumi policy analyze` starts the pack before a stack is known: launch it with `stack: null`");
+    }
+    await pack.configure(config);
+    return analyzeAll(pack, resources);
+}
+
+/** Whether `pulumi policy analyze` exits non-zero after this run: it does on any mandatory violation. */
+export function failsPolicyAnalyze(run: PolicyRun): boolean {
+    return [...run.analyze, ...run.stack].some((diagnostic) => diagnostic.enforcementLevel === "mandatory");
+}
+
 async function runPolicies(
     pack: PolicyPackProcess,
     resources: StackResource[],
@@ -45,6 +72,10 @@ async function runPolicies(
 ): Promise<PolicyRun> {
     await pack.configureStack({ dryRun });
     await pack.configure(config);
+    return analyzeAll(pack, resources);
+}
+
+async function analyzeAll(pack: PolicyPackProcess, resources: StackResource[]): Promise<PolicyRun> {
     const analyze: Diagnostic[] = [];
     for (const resource of resources) {
         const diagnostics = await pack.analyze(resource, resources);

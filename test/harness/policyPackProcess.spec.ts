@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
-import { preview } from "./engineSequence";
+import { policyAnalyze, preview } from "./engineSequence";
 import { formatDiagnostics } from "./formatDiagnostics";
 import { launchPolicyPack, PolicyPackProcess } from "./policyPackProcess";
 import { secret, StackResource, UNKNOWN, urnOf } from "./stackResource";
@@ -83,6 +83,31 @@ describe("launchPolicyPack", () => {
 
             assert.deepStrictEqual(JSON.parse(pack.stderr[0]), { stack: "prod", dryRun: "false", extra: "from the test" });
         } finally {
+            await pack?.close();
+            fs.rmSync(envPackDir, { recursive: true, force: true });
+        }
+    });
+
+    it("starts a pack with no stack variables at all for `pulumi policy analyze`, not even the caller's", async () => {
+        const envPackDir = fs.mkdtempSync(path.join(os.tmpdir(), "env-pack-"));
+        const callerStack = process.env.PULUMI_NODEJS_STACK;
+        try {
+            const policySdk = JSON.stringify(require.resolve("@pulumi/policy"));
+            fs.writeFileSync(path.join(envPackDir, "package.json"), JSON.stringify({ name: "env-pack", version: "1.0.0", main: "index.js" }));
+            fs.writeFileSync(
+                path.join(envPackDir, "index.js"),
+                "console.error(JSON.stringify(Object.keys(process.env).filter((name) => /^PULUMI_(NODEJS_)?(ORGANIZATION|PROJECT|STACK|DRY_RUN|CONFIG)$/.test(name))));\n" +
+                    `new (require(${policySdk}).PolicyPack)("env-pack", { policies: [] });\n`,
+            );
+            process.env.PULUMI_NODEJS_STACK = "leaked-from-the-caller";
+
+            pack = await launchPolicyPack({ packDir: envPackDir, stack: null });
+
+            assert.deepStrictEqual(JSON.parse(pack.stderr[0]), []);
+            assert.strictEqual(pack.stackContext, undefined);
+        } finally {
+            if (callerStack === undefined) delete process.env.PULUMI_NODEJS_STACK;
+            else process.env.PULUMI_NODEJS_STACK = callerStack;
             await pack?.close();
             fs.rmSync(envPackDir, { recursive: true, force: true });
         }
@@ -312,6 +337,24 @@ describe("PolicyPackProcess against the bare pack", () => {
                     ],
                 ],
             );
+        });
+    });
+
+    describe("policyAnalyze", () => {
+        it("refuses a pack started for a stack: the command starts packs before it knows one", async () => {
+            await assert.rejects(policyAnalyze(pack, []), /launch it with `stack: null`/);
+        });
+
+        it("sends GetAnalyzerInfo and Configure, then Analyze per resource and one AnalyzeStack, and never ConfigureStack", async () => {
+            const analyzing = await launchPolicyPack({ packDir: barePackDir, stack: null });
+            try {
+                const flagged = resourceOf("test:index:Flagged", "legacy", { reason: "legacy type" });
+                const run = await policyAnalyze(analyzing, [flagged, resourceOf("test:index:Plain", "fine")]);
+                assert.deepStrictEqual(analyzing.calls, ["GetAnalyzerInfo", "Configure", "Analyze", "Analyze", "AnalyzeStack"]);
+                assert.deepStrictEqual(run.analyze.map((diagnostic) => [diagnostic.policyName, diagnostic.urn]), [["flagged-resource", flagged.urn]]);
+            } finally {
+                await analyzing.close();
+            }
         });
     });
 

@@ -53,7 +53,12 @@ export interface LaunchOptions {
     env?: NodeJS.ProcessEnv;
     /** How long to wait for the port line before giving up; 30 s unless set. */
     startTimeoutMs?: number;
-    stack?: Partial<StackContext>;
+    /**
+     * The stack the engine starts the pack for. `null` starts it as `pulumi policy analyze` does, before
+     * any stack is known: none of the engine's stack variables, and none inherited from the test's own
+     * environment either.
+     */
+    stack?: Partial<StackContext> | null;
 }
 
 /** A running policy pack, driven over the engine's gRPC protocol. Close it when done. */
@@ -64,7 +69,10 @@ export interface PolicyPackProcess {
     readonly startMs: number;
     /** The pack's process id, for reading its resource use from `/proc/<pid>`. */
     readonly pid: number;
-    readonly stackContext: StackContext;
+    /** `undefined` when the pack was started without a stack (`stack: null`). */
+    readonly stackContext: StackContext | undefined;
+    /** The RPCs sent so far, by method name, in order: what a test asserts the conversation by. */
+    readonly calls: readonly string[];
     /** Every line the pack printed, the port line included; for "never prints a secret" assertions. */
     readonly stdout: string[];
     readonly stderr: string[];
@@ -123,7 +131,7 @@ process.once("exit", () => {
  */
 export async function launchPolicyPack(options: LaunchOptions): Promise<PolicyPackProcess> {
     const packDir = path.resolve(options.packDir);
-    const stackContext: StackContext = { ...defaultStackContext, ...options.stack };
+    const stackContext: StackContext | undefined = options.stack === null ? undefined : { ...defaultStackContext, ...options.stack };
     // The CLI's shim resolves run-policy-pack from the pack's own dependencies; falling back to the harness's
     // lets tests start throwaway packs in a temporary directory.
     const runPolicyPack = require.resolve("@pulumi/pulumi/cmd/run-policy-pack", { paths: [packDir, __dirname] });
@@ -133,7 +141,7 @@ export async function launchPolicyPack(options: LaunchOptions): Promise<PolicyPa
     const startedAt = performance.now();
     const child = spawn(process.execPath, [runPolicyPack, engineAddress, "."], {
         cwd: packDir,
-        env: { ...process.env, ...engineEnvironment(stackContext), ...options.env },
+        env: { ...inheritedEnvironment(stackContext), ...options.env },
         stdio: ["ignore", "pipe", "pipe"],
     });
     runningPacks.add(child);
@@ -164,8 +172,23 @@ export async function launchPolicyPack(options: LaunchOptions): Promise<PolicyPa
     return new RunningPolicyPack(packDir, port, startMs, stackContext, stdout, stderr, child, exited, client);
 }
 
+/** The engine's stack variables, in the spellings it sets; the Node.js SDK reads the PULUMI_NODEJS_ ones (constructEnv). */
+const STACK_VARIABLES = ["PULUMI_NODEJS_", "PULUMI_"].flatMap((prefix) => ["ORGANIZATION", "PROJECT", "STACK", "DRY_RUN"].map((name) => `${prefix}${name}`));
+
+/** Whether `name` is one of the variables the engine sets only when it starts a pack for a stack. */
+export function isStackVariable(name: string): boolean {
+    return STACK_VARIABLES.includes(name) || name === "PULUMI_CONFIG";
+}
+
+function inheritedEnvironment(context: StackContext | undefined): NodeJS.ProcessEnv {
+    if (context !== undefined) {
+        return { ...process.env, ...engineEnvironment(context) };
+    }
+    // A test run from inside `pulumi` (or a CI job that exports these) must not leak a stack into the pack.
+    return Object.fromEntries(Object.entries(process.env).filter(([name]) => !isStackVariable(name)));
+}
+
 function engineEnvironment(context: StackContext): NodeJS.ProcessEnv {
-    // The engine sets both spellings; the Node.js SDK reads the PULUMI_NODEJS_ ones (constructEnv).
     const env: NodeJS.ProcessEnv = {};
     for (const prefix of ["PULUMI_NODEJS_", "PULUMI_"]) {
         env[`${prefix}ORGANIZATION`] = context.organization;
@@ -207,12 +230,13 @@ type UnaryCallback<T> = (error: grpc.ServiceError | null, response: T) => void;
 
 class RunningPolicyPack implements PolicyPackProcess {
     private closing: Promise<void> | undefined;
+    readonly calls: string[] = [];
 
     constructor(
         readonly packDir: string,
         readonly port: number,
         readonly startMs: number,
-        readonly stackContext: StackContext,
+        readonly stackContext: StackContext | undefined,
         readonly stdout: string[],
         readonly stderr: string[],
         private readonly child: ChildProcess,
@@ -231,7 +255,7 @@ class RunningPolicyPack implements PolicyPackProcess {
     }
 
     async configureStack(overrides: Partial<StackContext> = {}): Promise<void> {
-        const context = { ...this.stackContext, ...overrides };
+        const context = { ...defaultStackContext, ...this.stackContext, ...overrides };
         const request = new analyzerPb.AnalyzerStackConfigureRequest()
             .setOrganization(context.organization)
             .setProject(context.project)
@@ -290,6 +314,7 @@ class RunningPolicyPack implements PolicyPackProcess {
     }
 
     private call<T>(method: string, start: (done: UnaryCallback<T>) => void): Promise<T> {
+        this.calls.push(method);
         return new Promise<T>((resolve, reject) => {
             start((error, response) => {
                 if (error) {

@@ -1,6 +1,16 @@
 import * as assert from "node:assert/strict";
 import { UnknownValueError, unknownCheckingProxy } from "@pulumi/policy";
-import { copyPropertyBag, MalformedValue, readBoolean, readString, readStringList, UNKNOWN } from "../../../policies/inventory/propertyValues";
+import {
+    copyPropertyBag,
+    describeType,
+    MalformedValue,
+    readBoolean,
+    readString,
+    readStringList,
+    UNDECRYPTED_SECRET,
+    UndecryptableValue,
+    UNKNOWN,
+} from "../../../policies/inventory/propertyValues";
 import { UNKNOWN as UNKNOWN_SENTINEL } from "../../harness/stackResource";
 
 const isUnknownError = (error: unknown) => error instanceof UnknownValueError;
@@ -56,5 +66,26 @@ describe("readers", () => {
         assert.ok(readBoolean(bag, "s") instanceof MalformedValue);
         assert.deepEqual(readStringList(bag, "l"), ["a", UNKNOWN]);
         assert.match((readStringList(bag, "bad") as MalformedValue).describe(), /a list holding a number/);
+    });
+});
+
+describe("secrets the engine could not decrypt", () => {
+    // What `pulumi policy analyze` sends for them, once the SDK has unwrapped the secret envelope.
+    const bag = copyPropertyBag({ upn: "[secret]", enabled: "[secret]", members: ["[secret]", "id-1"], list: "[secret]", near: "[secret] " });
+
+    it("are marked wherever they sit, and only the exact string is one", () => {
+        assert.equal(bag.upn, UNDECRYPTED_SECRET);
+        assert.deepEqual(bag.members, [UNDECRYPTED_SECRET, "id-1"]);
+        assert.equal(bag.near, "[secret] ");
+        assert.equal(describeType(bag.upn), "a secret that could not be decrypted");
+    });
+
+    it("are read as unreadable, never as a value", () => {
+        const upn = readString(bag, "upn");
+        assert.ok(upn instanceof UndecryptableValue);
+        assert.equal(upn.describe(), "property 'upn' is secret and could not be decrypted");
+        assert.equal((readBoolean(bag, "enabled") as MalformedValue).describe(), "property 'enabled' is secret and could not be decrypted");
+        assert.equal((readStringList(bag, "list") as MalformedValue).describe(), "property 'list' is secret and could not be decrypted");
+        assert.equal((readStringList(bag, "members") as MalformedValue).describe(), "an element of property 'members' is secret and could not be decrypted");
     });
 });
