@@ -21,7 +21,7 @@ export function unverifiedUsers(evaluator: StackEvaluator, analyzeTimeSettings?:
         remediationSteps: [
             `Give the identity the pack runs as ${REQUIRED_PERMISSION}.`,
             "Make sure the credential works where the preview runs: `az login`, AZURE_TENANT_ID/AZURE_CLIENT_ID with a secret or federated token (OIDC), or a managed identity.",
-            "Then run the preview again.",
+            "Then run the preview (or `pulumi policy analyze`) again.",
         ].join("\n"),
         validateStack: async (args, reportViolation) => {
             const evaluated = await evaluator.evaluated(args.resources);

@@ -349,6 +349,8 @@ function stackGuests(value: unknown, get: Read): GuestSelection | undefined {
 }
 
 function workloadTargets(clientApplications: unknown, servicePrincipalRisk: unknown): string | undefined {
+    // Unknown during preview (or secret): the user lists are unknown too, and they keep the answer open.
+    if (clientApplications === UNKNOWN || servicePrincipalRisk === UNKNOWN) return undefined;
     if (isMeaningful(clientApplications)) return "targets workload identities, not people";
     if (isMeaningful(servicePrincipalRisk)) return "applies to service principal risk, not to people";
     return undefined;

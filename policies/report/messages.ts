@@ -92,7 +92,7 @@ export function unverifiedMessage(verdict: UserVerdict, sharedCauses: ReadonlyMa
         `User ${nameOf(verdict.user)}: MFA not verified (${ruleClause(verdict)})`,
         ...objectIdLine(verdict.user),
         ...lines,
-        "  It is neither passed nor failed; fix the cause and run the preview again.",
+        "  It is neither passed nor failed; fix the cause and run again.",
     ].join("\n");
 }
 
