@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { conditionalAccessPolicyFromGraph } from "../../policies/evidence/conditionalAccess";
 import { conditionalAccessCoverage, UserFacts } from "../../policies/evidence/coverage";
+import { memberFacts } from "../policies/evidence/userFactsFixture";
 
 /** The corpus sits in the sources; compiled tests run from bin/test/corpus. */
 const CORPUS = path.resolve(__dirname, "..", "..", "..", "test", "corpus", "conditionalAccess");
@@ -21,23 +22,10 @@ const GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10";
 
 /** The corpus's three users (see its README): every fact read, none in any group a policy names. */
 const USERS: Record<"member" | "admin" | "guest", UserFacts> = {
-    member: facts({}),
-    admin: facts({ roleTemplateIds: new Set([GLOBAL_ADMINISTRATOR]) }),
-    guest: facts({ objectId: "11111111-2222-3333-4444-555555555555", guestKind: "b2bCollaborationGuest" }),
+    member: memberFacts({}),
+    admin: memberFacts({ roleTemplateIds: new Set([GLOBAL_ADMINISTRATOR]) }),
+    guest: memberFacts({ objectId: "11111111-2222-3333-4444-555555555555", guestKind: "b2bCollaborationGuest" }),
 };
-
-function facts(change: Partial<UserFacts>): UserFacts {
-    return {
-        objectId: "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
-        stackUrns: new Set(),
-        guestKind: "member",
-        groupIds: new Set(),
-        roleTemplateIds: new Set(),
-        eligibleRoleTemplateIds: new Set(),
-        groupNames: new Map(),
-        ...change,
-    };
-}
 
 function policyFile(name: string): unknown {
     return JSON.parse(readFileSync(path.join(CORPUS, name), "utf8"));

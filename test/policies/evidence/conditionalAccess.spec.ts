@@ -22,6 +22,7 @@ import {
 } from "../../fixtures/resources";
 import { StackResource, UNKNOWN } from "../../harness/stackResource";
 import { snapshotOf } from "../snapshots";
+import { memberFacts } from "./userFactsFixture";
 
 const ALICE_ID = guidFrom("user:alice");
 const BOB_ID = guidFrom("user:bob");
@@ -40,16 +41,7 @@ const MEMBERSHIPS_DENIED = unknownBecause("the user's group and role memberships
 
 /** Alice, an internal member whose groups and roles were all read and who is in none. */
 function alice(change: Partial<UserFacts> = {}): UserFacts {
-    return {
-        objectId: ALICE_ID,
-        stackUrns: new Set(),
-        guestKind: "member",
-        groupIds: new Set(),
-        roleTemplateIds: new Set(),
-        eligibleRoleTemplateIds: new Set(),
-        groupNames: new Map(),
-        ...change,
-    };
+    return memberFacts({ objectId: ALICE_ID, ...change });
 }
 
 const guest = (change: Partial<UserFacts> = {}) => alice({ objectId: guidFrom("user:guest"), guestKind: "b2bCollaborationGuest", ...change });
