@@ -5,7 +5,7 @@ import { PolicyDependencies } from "./evidence/stackEvaluation";
 import { buildInventory } from "./inventory/buildInventory";
 import { copyPropertyBag } from "./inventory/propertyValues";
 import { READ_PROPERTIES, resourceKindOf, ResourceKind } from "./inventory/resourceTypes";
-import { evidenceSummary, nameOf, ruleClause } from "./report/messages";
+import { evidenceLines, nameOf, ruleClause } from "./report/messages";
 
 /**
  * How long an early warning may wait for Graph. It must never hold a preview up: if Graph is
@@ -58,9 +58,11 @@ export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies
             for (const verdict of evaluation.verdicts) {
                 if (verdict.kind !== "noncompliant" || verdict.user.isNew) continue;
                 reportViolation(
-                    `This assignment gives user ${nameOf(verdict.user)} a privileged role without MFA (${ruleClause(verdict)})\n` +
-                        `  - ${evidenceSummary(verdict)}\n` +
+                    [
+                        `This assignment gives user ${nameOf(verdict.user)} a privileged role without MFA (${ruleClause(verdict)})`,
+                        ...evidenceLines(verdict),
                         `  ${PRIVILEGED_USER_MFA} decides at the end of the preview; a Conditional Access policy requiring MFA for privileged roles covers every such user.`,
+                    ].join("\n"),
                 );
             }
         },

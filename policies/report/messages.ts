@@ -52,7 +52,7 @@ export function evidenceDetail(note: EvidenceNote): string {
 }
 
 /** The evidence as indented lines: each source, and under Conditional Access each policy looked at. */
-function evidenceLines(verdict: UserVerdict): string[] {
+export function evidenceLines(verdict: UserVerdict): string[] {
     const notes = verdict.evidence.filter((e) => !e.counted);
     if (notes.length === 0) return ["  - no evidence of MFA was found"];
     return notes.flatMap((note) => [`  - ${note.detail}`, ...(note.lookedAt ?? []).map((policy) => `      ${policy}`)]);
