@@ -394,6 +394,8 @@ interface PreparedPolicy {
     coversNothing?: string;
     /** `region[d][a]`: whether it applies at atom `a` of dimension `d`. */
     region: Truth[][];
+    /** `fullFrom[d]`: it applies at every atom of dimension `d` and of every one after it. */
+    fullFrom: boolean[];
 }
 
 /**
@@ -406,20 +408,21 @@ export function conditionalAccessCoverage(policies: readonly ConditionalAccessPo
         relevant.map((p) => p.policy),
         settings.acceptedApplications,
     );
-    const prepared: PreparedPolicy[] = relevant.map(({ policy, demand }) => ({
-        policy,
-        demand,
-        coversNothing: coversNothing(policy),
-        region: dimensions.map((dimension) => dimension.membership(policy)),
-    }));
+    const prepared: PreparedPolicy[] = relevant.map(({ policy, demand }) => {
+        const region = dimensions.map((dimension) => dimension.membership(policy));
+        const fullFrom = region.map((_, d) => region.slice(d).every((atoms) => atoms.every((t) => t === "yes")));
+        return { policy, demand, coversNothing: coversNothing(policy), region, fullFrom: [...fullFrom, true] };
+    });
     const cache = new Map<string, CoverageVerdict>();
+    // Sub-unions recur from user to user: one memo for the whole set of policies.
+    const memo = new Map<string, Truth>();
     return (user) => {
         const applicability = prepared.map((p) => applicabilityOf(p.policy, user));
         const truths = prepared.map((p, i) => and(applicability[i].truth, p.demand.truth, p.coversNothing ? "no" : "yes"));
         const key = truths.map((t) => (isUnknown(t) ? JSON.stringify(t.unknown) : t)).join("|") + "#" + applicability.map((a) => a.why ?? "").join("|");
         let verdict = cache.get(key);
         if (!verdict) {
-            verdict = decide(prepared, truths, applicability, dimensions);
+            verdict = decide(prepared, truths, applicability, dimensions, memo);
             cache.set(key, verdict);
         }
         return verdict;
@@ -433,14 +436,24 @@ function coversNothing(policy: ConditionalAccessPolicy): string | undefined {
     return undefined;
 }
 
-function decide(prepared: PreparedPolicy[], truths: Truth[], applicability: Applicability[], dimensions: Dimension[]): CoverageVerdict {
+/** A short key for an unknown's causes, so memo keys stay small. */
+const causeKeys = new Map<string, number>();
+function causeKey(truth: Unknown): number {
+    const text = truth.unknown.join("\u0000");
+    let key = causeKeys.get(text);
+    if (key === undefined) causeKeys.set(text, (key = causeKeys.size));
+    return key;
+}
+
+function decide(prepared: PreparedPolicy[], truths: Truth[], applicability: Applicability[], dimensions: Dimension[], memo: Map<string, Truth>): CoverageVerdict {
     const deviceUnknown = prepared.map((p) => (p.policy.conditions.devicesUnknown ? unknownBecause(`the device conditions of '${p.policy.displayName}' are unknown until the deployment runs`) : "yes" as Truth));
     const entries = prepared.map((p, index) => ({ index, truth: and(truths[index], deviceUnknown[index]) })).filter((e) => e.truth !== "no");
-    const memo = new Map<string, Truth>();
     const coveredAt = (live: { index: number; truth: Truth }[], d: number): Truth => {
         if (live.length === 0) return "no";
         if (d === dimensions.length) return or(...live.map((e) => e.truth));
-        const key = `${d}:${live.map((e) => `${e.index}${isUnknown(e.truth) ? "?" + e.truth.unknown.join("/") : e.truth}`).join(",")}`;
+        // A policy that surely applies and covers everything from here on settles the branch.
+        if (live.some((e) => e.truth === "yes" && prepared[e.index].fullFrom[d])) return "yes";
+        const key = `${d}:${live.map((e) => `${e.index}${isUnknown(e.truth) ? `?${causeKey(e.truth)}` : e.truth === "yes" ? "" : "n"}`).join(",")}`;
         const cached = memo.get(key);
         if (cached) return cached;
         const results: Truth[] = [];
@@ -458,7 +471,16 @@ function decide(prepared: PreparedPolicy[], truths: Truth[], applicability: Appl
     if (result === "yes") return { kind: "covered", by: coveringPolicies(prepared, entries) };
     const lookedAt = prepared.map((p, i) => `'${p.policy.displayName}'${p.policy.source === "stack" ? " (in this stack)" : ""} ${noteOf(p, applicability[i], dimensions)}`);
     if (isUnknown(result)) return { kind: "unknown", causes: [...result.unknown], lookedAt };
-    return { kind: "not-covered", open: openContexts(prepared, entries, dimensions), lookedAt };
+    // Down the branches the union leaves open, to one open context (the memo makes each step cheap).
+    const openPoint = (live: { index: number; truth: Truth }[], d: number, point: number[]): number[] => {
+        if (d === dimensions.length) return point;
+        for (let atom = 0; atom < dimensions[d].atoms.length; atom++) {
+            const next = live.map((e) => ({ index: e.index, truth: and(e.truth, prepared[e.index].region[d][atom]) })).filter((e) => e.truth !== "no");
+            if (coveredAt(next, d + 1) === "no") return openPoint(next, d + 1, [...point, atom]);
+        }
+        return point;
+    };
+    return { kind: "not-covered", open: openContexts(prepared, entries, dimensions, openPoint(entries, 0, [])), lookedAt };
 }
 
 /** The policies that decide: one that covers everything alone, or every one that definitely applies. */
@@ -482,21 +504,10 @@ function noteOf(p: PreparedPolicy, applicability: Applicability, dimensions: Dim
     return narrowed.length > 0 ? `${does} only ${narrowed.join(", ")}` : does;
 }
 
-/** Names the sign-in contexts left open, around one open context found by search. */
-function openContexts(prepared: PreparedPolicy[], entries: { index: number; truth: Truth }[], dimensions: Dimension[]): string {
-    const valueAt = (point: number[]): Truth => or(...entries.map((e) => and(e.truth, ...point.map((atom, d) => prepared[e.index].region[d][atom]))));
-    const find = (point: number[]): number[] | undefined => {
-        if (point.length === dimensions.length) return valueAt(point) === "no" ? point : undefined;
-        for (let atom = 0; atom < dimensions[point.length].atoms.length; atom++) {
-            const found = find([...point, atom]);
-            if (found) return found;
-        }
-        return undefined;
-    };
-    // A plain search is enough: open contexts are common, and the space is small.
-    const witness = find([]);
-    if (!witness) return "some sign-ins are neither challenged nor blocked";
+/** Names the sign-in contexts left open, around one open context: along each dimension, the values open there too. */
+function openContexts(prepared: PreparedPolicy[], entries: { index: number; truth: Truth }[], dimensions: Dimension[], witness: number[]): string {
     if (entries.length === 0) return "no enabled Conditional Access policy that requires MFA or blocks applies to the user";
+    const valueAt = (point: number[]): Truth => or(...entries.map((e) => and(e.truth, ...point.map((atom, d) => prepared[e.index].region[d][atom]))));
     const parts = dimensions
         .map((dimension, d) => {
             const open = dimension.atoms.filter((_, atom) => valueAt(witness.map((a, i) => (i === d ? atom : a))) === "no");
