@@ -69,6 +69,8 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
     const transportFor = options.transportFor ?? ((connection) => createGraphClientTransport(connection, () => credentialFor(connection, env)));
     const transports = new Map<string, { transport: GraphTransport; credential: CredentialRefreshes }>();
     const answers = new Map<string, Promise<unknown>>();
+    /** The deadline each cached question was asked with. */
+    const askedUntil = new Map<string, number>();
 
     /** Asks `read` about the ids not asked before, once, and answers every id from the cache. */
     async function perId<T>(
@@ -99,6 +101,7 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
             for (const id of toAsk) {
                 const answer = asked.then((map) => map.get(id)!);
                 answers.set(key(id), answer);
+                askedUntil.set(key(id), request.deadline);
                 // A failure is not an answer to keep: forget it once it is in.
                 answer.then((value) => isUnverified(value) && answers.get(key(id)) === answer && answers.delete(key(id)), () => answers.delete(key(id)));
             }
@@ -106,6 +109,13 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         const settled = new Map<string, T>();
         const all = Promise.all(ids.map(async (id) => settled.set(id, (await answers.get(key(id))) as T)));
         await untilDeadline(all, request.deadline);
+        // A question someone asked with less time (an Analyze-time prefetch) may have given up before
+        // our own deadline; its failure is already forgotten, so ask again with the time we have.
+        const gaveUpEarly = ids.filter((id) => isUnverified(settled.get(id)) && (askedUntil.get(key(id)) ?? Infinity) < request.deadline && !answers.has(key(id)));
+        if (gaveUpEarly.length > 0 && Date.now() < request.deadline) {
+            const retried = await perId(question, version, gaveUpEarly, request, read, unverified);
+            for (const [id, answer] of retried) settled.set(id, answer);
+        }
         return new Map(ids.map((id) => [id, settled.get(id) ?? unverified("the verification time budget ran out before Graph answered")]));
     }
 
