@@ -2,9 +2,14 @@
  * `npm run bench`: the built pack through the engine protocol against the Graph emulator, with
  * Graph's latency and throttling, at tenant scale; writes bench/results.md.
  *
- *   node bin/bench/run.js [--latency-ms 40] [--sizes 100,1000,10000] [--baseline-up-to 1000]
- *                         [--start-runs 5] [--inventory-resources 50000] [--out bench/results.md]
- *                         [--preview-sizes 1000,10000] [--preview-span-ms <ms>] [--only-preview-shaped]
+ *   node bin/bench/run.js [--latency-ms 40] [--sizes 100,1000,10000] [--runs cold,preview]
+ *                         [--baseline-up-to 1000] [--start-runs 5] [--inventory-resources 50000]
+ *                         [--preview-shaped-sizes 1000,10000] [--preview-span-ms <ms>] [--only-preview-shaped]
+ *                         [--out bench/results.md]
+ *
+ * `--start-runs 0` and `--inventory-resources 0` leave those sections out, to iterate on the users.
+ * The preview-shaped runs spread the Analyze calls over a span and compare with the SDK floor pack
+ * driven the same way (`bench/previewShaped.ts`); `--preview-shaped-sizes ""` leaves them out.
  */
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -23,7 +28,9 @@ import {
     graphTraffic,
     InventoryResult,
     judgeTargets,
+    PackMeasurement,
     renderResults,
+    RunKind,
     SizeResult,
 } from "./report";
 import { defaultAnalyzeSpanMs, measurePreviewShaped, PreviewShapedResult, renderPreviewShaped } from "./previewShaped";
@@ -41,6 +48,7 @@ const LARGE_TENANT_THROTTLE: ThrottleModel = { unitsPerWindow: 8_000, windowMs: 
 interface BenchOptions {
     latencyMs: number;
     sizes: number[];
+    runs: RunKind[];
     /** The sequential baseline runs for sizes up to this; at 10,000 users it alone would take minutes. */
     baselineUpTo: number;
     startRuns: number;
@@ -59,11 +67,12 @@ function readOptions(argv: string[]): BenchOptions {
         options: {
             "latency-ms": { type: "string", default: "40" },
             sizes: { type: "string", default: "100,1000,10000" },
+            runs: { type: "string", default: "cold,preview" },
             "baseline-up-to": { type: "string", default: "1000" },
             "start-runs": { type: "string", default: "5" },
             "inventory-resources": { type: "string", default: "50000" },
             out: { type: "string", default: path.join("bench", "results.md") },
-            "preview-sizes": { type: "string", default: "1000,10000" },
+            "preview-shaped-sizes": { type: "string", default: "1000,10000" },
             "preview-span-ms": { type: "string" },
             "only-preview-shaped": { type: "boolean", default: false },
         },
@@ -73,14 +82,20 @@ function readOptions(argv: string[]): BenchOptions {
         if (!Number.isInteger(value) || value < 0) throw new Error(`--${name} must be a whole number, got '${text}'`);
         return value;
     };
+    if (values.runs.trim() === "") throw new Error("--runs needs cold, preview or both");
     return {
         latencyMs: wholeNumber("latency-ms", values["latency-ms"]),
         sizes: values.sizes.split(",").map((size) => wholeNumber("sizes", size.trim())),
         baselineUpTo: wholeNumber("baseline-up-to", values["baseline-up-to"]),
-        startRuns: Math.max(1, wholeNumber("start-runs", values["start-runs"])),
+        runs: values.runs.split(",").map((kind) => {
+            const trimmed = kind.trim();
+            if (trimmed !== "cold" && trimmed !== "preview") throw new Error(`--runs takes cold and/or preview, got '${kind}'`);
+            return trimmed;
+        }),
+        startRuns: wholeNumber("start-runs", values["start-runs"]),
         inventoryResources: wholeNumber("inventory-resources", values["inventory-resources"]),
         out: path.resolve(PACK_DIR, values.out),
-        previewSizes: values["preview-sizes"].split(",").filter(Boolean).map((size) => wholeNumber("preview-sizes", size.trim())),
+        previewSizes: values["preview-shaped-sizes"].split(",").filter((size) => size.trim() !== "").map((size) => wholeNumber("preview-shaped-sizes", size.trim())),
         ...(values["preview-span-ms"] !== undefined ? { previewSpanMs: wholeNumber("preview-span-ms", values["preview-span-ms"]) } : {}),
         onlyPreviewShaped: values["only-preview-shaped"],
     };
@@ -130,50 +145,62 @@ function checkBaselineStates(states: Map<string, string | undefined>, built: Ben
     }
 }
 
-async function measureSize(emulator: GraphEmulator, users: number, withBaseline: boolean): Promise<SizeResult> {
-    const buildStart = performance.now();
-    const built = mixedRoleStack(users);
-    const fixtureBuildMs = performance.now() - buildStart;
-    replaceTenantUsers(emulator, built.tenantUsers);
+/** One fresh pack process (the pack keeps Graph's answers for the life of its process), one conversation. */
+async function measurePackRun(emulator: GraphEmulator, built: BenchStack, users: number, kind: RunKind): Promise<{ run: PackMeasurement; graphLookups: string[] }> {
     emulator.reset();
-
-    // A fresh process per size: the pack keeps Graph's answers for the life of its process.
     const launched = await launchPolicyPack({ packDir: PACK_DIR, env: emulator.env() });
     const timed = withTimedAnalyzeStack(launched);
-    let result: SizeResult;
-    let expectation: Expectation;
     try {
-        expectation = expectationFor(built, (await launched.analyzerInfo()).policies.map((policy) => policy.name));
-        const previewStart = performance.now();
-        const run = await preview(timed.pack, built.resources);
-        const previewWallMs = performance.now() - previewStart;
-        checkVerdicts(run.stack, expectation, users);
+        const expectation = expectationFor(built, (await launched.analyzerInfo()).policies.map((policy) => policy.name));
+        const sequenceStart = performance.now();
+        let stackDiagnostics: Diagnostic[];
+        if (kind === "preview") {
+            stackDiagnostics = (await preview(timed.pack, built.resources)).stack;
+        } else {
+            await timed.pack.configureStack({ dryRun: true });
+            await timed.pack.configure();
+            stackDiagnostics = await timed.pack.analyzeStack(built.resources);
+        }
+        const sequenceWallMs = performance.now() - sequenceStart;
+        checkVerdicts(stackDiagnostics, expectation, users);
         const [analyzeStack] = timed.timings;
-        result = {
-            users,
-            resources: built.resources.length,
-            graphLookups: expectation.graphLookups.length,
-            fixtureBuildMs,
-            pack: {
-                analyzeStackWallMs: analyzeStack.wallMs,
-                analyzeStackCpuMs: analyzeStack.packCpuMs,
-                previewWallMs,
-                requestBytes: analyzeStack.requestBytes,
-                peakRssBytes: peakRssBytes(launched.pid),
-                traffic: graphTraffic(emulator.requests),
-                phases: analyzeStackPhases(emulator.requests, analyzeStack.startedAt, analyzeStack.wallMs),
-            },
+        const run: PackMeasurement = {
+            kind,
+            analyzeStackWallMs: analyzeStack.wallMs,
+            analyzeStackCpuMs: analyzeStack.packCpuMs,
+            sequenceWallMs,
+            requestBytes: analyzeStack.requestBytes,
+            peakRssBytes: peakRssBytes(launched.pid),
+            traffic: graphTraffic(emulator.requests),
+            phases: analyzeStackPhases(emulator.requests, analyzeStack.startedAt, analyzeStack.wallMs),
         };
+        return { run, graphLookups: expectation.graphLookups };
     } finally {
         timed.close();
         await launched.close();
     }
+}
+
+async function measureSize(emulator: GraphEmulator, users: number, kinds: readonly RunKind[], withBaseline: boolean): Promise<SizeResult> {
+    const buildStart = performance.now();
+    const built = mixedRoleStack(users);
+    const fixtureBuildMs = performance.now() - buildStart;
+    replaceTenantUsers(emulator, built.tenantUsers);
+
+    const runs: PackMeasurement[] = [];
+    let graphLookups: string[] = [];
+    for (const kind of kinds) {
+        const measured = await measurePackRun(emulator, built, users, kind);
+        runs.push(measured.run);
+        graphLookups = measured.graphLookups;
+    }
+    const result: SizeResult = { users, resources: built.resources.length, graphLookups: graphLookups.length, fixtureBuildMs, runs };
 
     if (withBaseline) {
         // A fresh throttle window, as the pack had.
         emulator.reset();
-        const baseline = await runSequentialBaseline(emulator, expectation.graphLookups);
-        checkBaselineStates(baseline.states, built, expectation.graphLookups);
+        const baseline = await runSequentialBaseline(emulator, graphLookups);
+        checkBaselineStates(baseline.states, built, graphLookups);
         result.baseline = { wallMs: baseline.wallMs, traffic: graphTraffic(emulator.requests) } satisfies BaselineMeasurement;
     }
     return result;
@@ -249,15 +276,23 @@ async function main(): Promise<void> {
         }
         const sizes: SizeResult[] = [];
         for (const users of options.sizes) {
-            const size = await measureSize(emulator, users, users <= options.baselineUpTo);
+            const size = await measureSize(emulator, users, options.runs, users <= options.baselineUpTo);
             sizes.push(size);
             const baseline = size.baseline ? `; sequential baseline ${(size.baseline.wallMs / 1000).toFixed(2)} s` : "";
-            console.log(`${users} users: AnalyzeStack ${(size.pack.analyzeStackWallMs / 1000).toFixed(2)} s, ${size.pack.traffic.throttled} 429s${baseline}`);
+            const runs = size.runs.map((run) => `${run.kind} AnalyzeStack ${(run.analyzeStackWallMs / 1000).toFixed(2)} s, ${run.traffic.throttled} 429s of ${run.traffic.subRequests}`);
+            console.log(`${users} users: ${runs.join("; ")}${baseline}`);
         }
-        const times = await measureStartTimes(options.startRuns);
-        console.log(`start: pack ${times["entra-mfa-guard"].map(Math.round).join(", ")} ms; bare ${times.bare.map(Math.round).join(", ")} ms`);
-        const inventory = await measureInventory(emulator, options.inventoryResources);
-        console.log(`${inventory.resources} resources: AnalyzeStack ${(inventory.analyzeStackCpuMs / 1000).toFixed(2)} s CPU`);
+        let startTimes: BenchResults["startTimes"];
+        if (options.startRuns > 0) {
+            const times = await measureStartTimes(options.startRuns);
+            startTimes = { bare: times.bare, pack: times["entra-mfa-guard"] };
+            console.log(`start: pack ${startTimes.pack.map(Math.round).join(", ")} ms; bare ${startTimes.bare.map(Math.round).join(", ")} ms`);
+        }
+        let inventory: InventoryResult | undefined;
+        if (options.inventoryResources > 0) {
+            inventory = await measureInventory(emulator, options.inventoryResources);
+            console.log(`${inventory.resources} resources: AnalyzeStack ${(inventory.analyzeStackCpuMs / 1000).toFixed(2)} s CPU`);
+        }
 
         const results: BenchResults = {
             date,
@@ -265,7 +300,7 @@ async function main(): Promise<void> {
             latencyMs: options.latencyMs,
             throttle: LARGE_TENANT_THROTTLE,
             sizes,
-            startTimes: { bare: times.bare, pack: times["entra-mfa-guard"] },
+            startTimes,
             inventory,
             runWallMs: performance.now() - runStart,
         };

@@ -1,12 +1,14 @@
-// A small identity stack: the one `npm run demo` previews (scripts/demoStack.ts mirrors it).
-// Try the pack against your tenant:
+// A small identity stack: the one `npm run demo` previews, under Pulumi's mocks, with domain
+// contoso.onmicrosoft.com. Try the pack against your tenant:
 //   cd examples && npm install && pulumi stack init dev
-//   pulumi config set domain <your-verified-domain>
+//   pulumi config set domain <your verified domain>
 //   pulumi config set azure-native:subscriptionId <subscription id>
-//   pulumi preview --policy-pack ..
+//   pulumi preview --policy-pack .. --policy-pack-config policy-config.json
+// policy-config.json and advisory.json exempt breakglass@contoso.onmicrosoft.com: put your domain there too.
 import * as pulumi from "@pulumi/pulumi";
 import * as azuread from "@pulumi/azuread";
 import * as authorization from "@pulumi/azure-native/authorization";
+import * as random from "@pulumi/random";
 
 const config = new pulumi.Config();
 const domain = config.require("domain");
@@ -22,10 +24,12 @@ const roles = {
 const globalReaderTemplateId = "f2ef992c-3afb-46b9-b7cf-a126ee74c451";
 
 function person(name: string, displayName: string): azuread.User {
+    // Generated once and kept in the stack's state, so later previews show no password diff.
+    const initialPassword = new random.RandomPassword(`${name}-initial-password`, { length: 24, special: true, minNumeric: 1, minUpper: 1, minLower: 1 });
     return new azuread.User(name, {
         userPrincipalName: `${name}@${domain}`,
         displayName,
-        password: new pulumi.Config().getSecret(`${name}Password`) ?? pulumi.secret(`Initial-${name}-${Date.now()}!`),
+        password: initialPassword.result,
         forcePasswordChange: true,
     });
 }

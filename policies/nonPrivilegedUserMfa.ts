@@ -1,7 +1,7 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { NON_PRIVILEGED_USER_MFA, mfaPolicyConfigSchema, readMfaPolicyConfig } from "./config";
-import { CLOUDS } from "./graph/clouds";
-import { resolveGraphConnection } from "./graph/connection";
+import { cloudNamed, CloudName, CLOUDS, GRAPH_HOSTS } from "./graph/clouds";
+import { GRAPH_ENDPOINT_VARIABLE } from "./graph/connection";
 import { noncompliantMessage, reportedOn } from "./report/messages";
 import { PolicyDependencies, StackEvaluator } from "./evidence/stackEvaluation";
 
@@ -45,11 +45,21 @@ export function nonPrivilegedUserMfa(dependencies: PolicyDependencies, evaluator
     };
 }
 
-/** The Graph root to show in fixes; falls back to the cloud's when the environment is refused. */
-export function graphRootFor(env: NodeJS.ProcessEnv, cloud: keyof typeof CLOUDS | undefined): string {
+/**
+ * The Graph root to show in fix commands: the cloud's own, which the user can run them against. An
+ * `ENTRA_MFA_GUARD_GRAPH_ENDPOINT` that names another official Graph host is shown as it is; a loopback
+ * one (an emulator, a proxy) redirects the pack's requests only.
+ */
+export function graphRootFor(env: NodeJS.ProcessEnv, cloud: CloudName | undefined): string {
+    const endpointHost = hostOf(env[GRAPH_ENDPOINT_VARIABLE]?.trim());
+    if (endpointHost !== undefined && GRAPH_HOSTS.has(endpointHost)) return `https://${endpointHost}`;
+    return CLOUDS[cloud ?? cloudNamed(env.ARM_ENVIRONMENT ?? "") ?? "public"].graph;
+}
+
+function hostOf(address: string | undefined): string | undefined {
     try {
-        return resolveGraphConnection(env, cloud).graphBaseUrl;
+        return address ? new URL(address).hostname : undefined;
     } catch {
-        return CLOUDS[cloud ?? "public"].graph;
+        return undefined;
     }
 }

@@ -11,7 +11,7 @@ import { evidenceSummary, nameOf, ruleClause } from "./report/messages";
  * How long an early warning may wait for Graph. It must never hold a preview up: if Graph is
  * slower, the warning stays silent and the stack policies decide within their budget.
  */
-const ANALYZE_TIME_BUDGET_MS = 1_500;
+const ANALYZE_TIME_BUDGET_MS = 3_000;
 
 const ASSIGNMENT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>([
     "azureRoleAssignment",

@@ -1,5 +1,6 @@
 import { GraphOptions } from "./defaults";
-import { retryDelayMs, sleep } from "./retry";
+import { GraphLimit, graphLimitOf, ThrottleAnswer, ThrottleLimiter } from "./limiter";
+import { parseRetryAfterMs, retryDelayMs, sleep } from "./retry";
 import { GraphRequest, GraphResponse, GraphTransport, GraphTransportError } from "./types";
 
 /** The final answer for one sub-request: Graph's response, or why there was none. */
@@ -9,6 +10,8 @@ export interface BatchRunOptions extends GraphOptions {
     version: GraphRequest["version"];
     /** Shared by every runner of one transport, so the credential is asked again once per run, not once per runner. */
     credential?: CredentialRefreshes;
+    /** Shared by every runner of one connection, so all of them pace to the one budget Graph gives the app. */
+    throttle?: ThrottleLimiter;
     /** Epoch ms after which nothing more is sent; unanswered requests fail with the budget error. */
     deadline: number;
 }
@@ -27,6 +30,7 @@ export interface CredentialRefreshes {
 
 interface PendingRequest {
     path: string;
+    limit: GraphLimit;
     attempts: number;
     notBefore: number;
     lastOutcome?: SubRequestOutcome;
@@ -37,10 +41,12 @@ interface PendingRequest {
  * flight, and retries each sub-request on its own: Graph throttles sub-requests one by one and
  * the Graph SDKs do not retry inside a batch
  * (https://learn.microsoft.com/graph/throttling#throttling-and-batching).
- * A 401 makes the credential be asked again, once per run.
+ * A 401 makes the credential be asked again, once per run. Every lane waits for the `throttle`
+ * (see `ThrottleLimiter`) before it sends.
  */
 export class BatchRunner {
     private readonly credential: CredentialRefreshes;
+    private readonly throttle: ThrottleLimiter;
 
     constructor(
         private readonly transport: GraphTransport,
@@ -48,31 +54,45 @@ export class BatchRunner {
         private readonly clock: Clock = systemClock,
     ) {
         this.credential = options.credential ?? { generation: 0 };
+        this.throttle = options.throttle ?? new ThrottleLimiter(options);
     }
 
     async getAll(paths: readonly string[]): Promise<Map<string, SubRequestOutcome>> {
         const outcomes = new Map<string, SubRequestOutcome>();
-        const queue: PendingRequest[] = [...new Set(paths)].map((path) => ({ path, attempts: 0, notBefore: 0 }));
+        const queue: PendingRequest[] = [...new Set(paths)].map((path) => ({ path, limit: graphLimitOf(path), attempts: 0, notBefore: 0 }));
+        const { deadline } = this.options;
         let inFlight = 0;
 
         const lane = async (): Promise<void> => {
             for (;;) {
                 const now = this.clock.now();
-                if (now >= this.options.deadline) {
+                if (now >= deadline) {
                     for (const request of queue.splice(0)) outcomes.set(request.path, budgetSpent(request));
                     if (inFlight === 0) return;
                 }
-                const ready = takeReady(queue, now, this.options.batchSize);
-                if (ready.length === 0) {
-                    if (queue.length === 0 && inFlight === 0) return;
-                    const nextReady = Math.min(...queue.map((r) => r.notBefore), now + 50);
-                    await this.clock.sleep(Math.max(1, Math.min(nextReady, this.options.deadline) - now));
+                const ready = readyOfOneLimit(queue, now, this.options.batchSize);
+                if (ready.length > 0 && this.throttle.pausedUntilFor(ready[0].limit) >= deadline) {
+                    // Graph will not take these before the deadline: say so now rather than wait for it.
+                    const limit = ready[0].limit;
+                    for (const request of takeAll(queue, (r) => r.limit === limit)) outcomes.set(request.path, throttledPastDeadline(request));
                     continue;
                 }
+                const sendableAt = ready.length === 0 ? undefined : this.throttle.sendableAt(ready[0].limit, ready.length, now);
+                if (ready.length === 0 || sendableAt !== now) {
+                    if (queue.length === 0 && inFlight === 0) return;
+                    // Without a time to wait for (the throttle waits on answers in flight), look again soon.
+                    const wakeAt = ready.length === 0 ? Math.min(...queue.map((r) => r.notBefore), now + 50) : (sendableAt ?? now + 50);
+                    await this.clock.sleep(Math.max(1, Math.min(wakeAt, deadline) - now));
+                    continue;
+                }
+                removeSent(queue, ready);
                 inFlight++;
+                const sent = this.throttle.send(ready[0].limit, ready.length, now);
                 try {
                     const sentWithGeneration = this.credential.generation;
                     const answers = await this.sendBatch(ready);
+                    const answeredAt = this.clock.now();
+                    this.throttle.answered(sent, ready.map((request) => throttleAnswer(answers.get(request.path)!, answeredAt)), answeredAt);
                     for (const request of ready) this.settle(request, answers.get(request.path)!, sentWithGeneration, queue, outcomes);
                 } finally {
                     inFlight--;
@@ -151,13 +171,42 @@ function formatMs(ms: number): string {
     return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
-function takeReady(queue: PendingRequest[], now: number, max: number): PendingRequest[] {
+/** Up to `max` requests due by `now`, all counted against the limit of the first of them. */
+function readyOfOneLimit(queue: readonly PendingRequest[], now: number, max: number): PendingRequest[] {
     const ready: PendingRequest[] = [];
-    for (let i = 0; i < queue.length && ready.length < max; ) {
-        if (queue[i].notBefore <= now) ready.push(...queue.splice(i, 1));
-        else i++;
+    for (const request of queue) {
+        if (ready.length === max) break;
+        if (request.notBefore <= now && (ready.length === 0 || request.limit === ready[0].limit)) ready.push(request);
     }
     return ready;
+}
+
+/** Removes `sent` from `queue`, in place; they are near its front, so this is cheap for a long queue. */
+function removeSent(queue: PendingRequest[], sent: readonly PendingRequest[]): void {
+    const removing = new Set(sent);
+    for (let i = 0; removing.size > 0 && i < queue.length; ) {
+        if (removing.delete(queue[i])) queue.splice(i, 1);
+        else i++;
+    }
+}
+
+/** Removes from `queue`, in place, the requests `taken` picks, and returns them. */
+function takeAll(queue: PendingRequest[], taken: (request: PendingRequest) => boolean): PendingRequest[] {
+    const removed = queue.filter(taken);
+    const kept = queue.filter((request) => !taken(request));
+    queue.splice(0, queue.length, ...kept);
+    return removed;
+}
+
+function throttleAnswer(outcome: SubRequestOutcome, now: number): ThrottleAnswer {
+    if (outcome instanceof GraphTransportError || outcome.status !== 429) return { throttled: false };
+    return { throttled: true, retryAfterMs: parseRetryAfterMs(outcome.headers["retry-after"], now) };
+}
+
+function throttledPastDeadline(request: PendingRequest): GraphTransportError {
+    const last = request.lastOutcome;
+    const lastAnswer = last === undefined ? "" : last instanceof GraphTransportError ? ` (last: ${last.message})` : ` (last answer: HTTP ${last.status})`;
+    return new GraphTransportError("timeout", `Graph throttled this app's requests until after the verification time budget runs out${lastAnswer}`);
 }
 
 function budgetSpent(request: PendingRequest): GraphTransportError {

@@ -16,6 +16,21 @@ export interface GraphOptions {
     backoffMaxMs: number;
     /** A Retry-After longer than this is not waited for; the request fails as throttled. */
     maxRetryAfterMs: number;
+    /**
+     * The span Graph counts identity and access resource units over: 10 s
+     * (https://learn.microsoft.com/graph/throttling-limits#identity-and-access-service-limits).
+     */
+    throttleWindowMs: number;
+    /** Each further 429 cuts the fitted budget to this share of itself (multiplicative decrease). */
+    throttleBackoffFactor: number;
+    /** Each window without a 429 grows the budget by this share of the first fit (additive increase). */
+    throttleRecoveryShare: number;
+    /**
+     * The budget is never fitted or cut below one round of full lanes (20 x 8), so the lanes can
+     * always send at least once a window; a smaller share of the app's budget is paced by the
+     * shared Retry-After pause alone.
+     */
+    throttleMinUnitsPerWindow: number;
 }
 
 export const GRAPH_DEFAULTS = {
@@ -26,4 +41,8 @@ export const GRAPH_DEFAULTS = {
     backoffBaseMs: 500,
     backoffMaxMs: 8_000,
     maxRetryAfterMs: 60_000,
+    throttleWindowMs: 10_000,
+    throttleBackoffFactor: 0.8,
+    throttleRecoveryShare: 0.05,
+    throttleMinUnitsPerWindow: 160,
 } satisfies GraphOptions;

@@ -4,6 +4,7 @@ import { GraphConnection, GraphConnectionError, resolveGraphConnection } from ".
 import { credentialFor } from "./credential";
 import { GRAPH_DEFAULTS, GraphOptions } from "./defaults";
 import { createGraphClientTransport } from "./graphClientTransport";
+import { ThrottleLimiter } from "./limiter";
 import {
     Answer,
     AuthenticationStrength,
@@ -67,7 +68,8 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
     const env = options.env ?? process.env;
     const graphOptions = { ...GRAPH_DEFAULTS, ...options.graph };
     const transportFor = options.transportFor ?? ((connection) => createGraphClientTransport(connection, () => credentialFor(connection, env)));
-    const transports = new Map<string, { transport: GraphTransport; credential: CredentialRefreshes }>();
+    // One process signs in to one tenant, so one Graph root is one budget: its runners share the throttle.
+    const transports = new Map<string, { transport: GraphTransport; credential: CredentialRefreshes; throttle: ThrottleLimiter }>();
     const answers = new Map<string, Promise<unknown>>();
     /** The deadline each cached question was asked with. */
     const askedUntil = new Map<string, number>();
@@ -93,10 +95,10 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         if (toAsk.length > 0) {
             let connected = transports.get(connection.graphBaseUrl);
             if (!connected) {
-                connected = { transport: transportFor(connection), credential: { generation: 0 } };
+                connected = { transport: transportFor(connection), credential: { generation: 0 }, throttle: new ThrottleLimiter(graphOptions) };
                 transports.set(connection.graphBaseUrl, connected);
             }
-            const runner = new BatchRunner(connected.transport, { ...graphOptions, version, deadline: request.deadline, credential: connected.credential });
+            const runner = new BatchRunner(connected.transport, { ...graphOptions, version, deadline: request.deadline, credential: connected.credential, throttle: connected.throttle });
             const asked = read(runner, toAsk);
             for (const id of toAsk) {
                 const answer = asked.then((map) => map.get(id)!);

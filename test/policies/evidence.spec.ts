@@ -284,7 +284,7 @@ describe("CI report files, through the engine protocol", function () {
         // The run itself must be the one described above, or the files prove nothing.
         assert.deepEqual(run.of(MFA_POLICY).map((d) => d.urn), [users.failer.urn]);
         assert.deepEqual(run.of(PRIVILEGED_POLICY).map((d) => d.urn), [users.admin.urn]);
-        assert.deepEqual(run.of(UNVERIFIED_POLICY).map((d) => d.urn), [users.unverifiable.urn]);
+        assert.deepEqual(unverifiedUserDiagnostics(run).map((d) => d.urn), [users.unverifiable.urn]);
         written[extension] = { report: await fs.readFile(reportPath, "utf8"), summary: await fs.readFile(summaryPath, "utf8") };
     }
 

@@ -89,7 +89,7 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
         assert.match(reader.message, /'Reader'/);
         assert.ok(
             reader.message.includes(
-                `az rest --method PATCH --uri '${emulator.url}/beta/users/${readerId}/authentication/requirements' --body '{"perUserMfaState":"enabled"}'`,
+                `az rest --method PATCH --uri 'https://graph.microsoft.com/beta/users/${readerId}/authentication/requirements' --body '{"perUserMfaState":"enabled"}'`,
             ),
             reader.message,
         );

@@ -1,6 +1,7 @@
 import * as assert from "node:assert/strict";
 import { BUILT_IN_AUTHENTICATION_STRENGTHS, EmulatedConditionalAccessPolicy, FAULT_PATHS, GraphEmulator } from "../emulator/graphEmulator";
 import {
+    authenticationStrengthPolicy,
     AZURE_MANAGEMENT_APP_ID,
     AZURE_ROLE,
     conditionalAccessPolicy,
@@ -84,7 +85,9 @@ describe("verdicts in tenants configured as real ones are, through the engine pr
     it("counts a policy on all apps that excludes an unrelated app when only Azure management is accepted", async () => {
         emulator.setConditionalAccessPolicies([tenantPolicy("MFA except Intune Enrollment", { conditions: { users: { includeUsers: ["All"] }, applications: { includeApplications: ["All"], excludeApplications: [INTUNE_ENROLLMENT_APP_ID] } } })]);
         const resources = [stack(), ...readerIn("reader")];
-        const azureOnly = await runPack(emulator, resources, { config: { [MFA_POLICY]: { conditionalAccessApplications: [AZURE_MANAGEMENT_APP_ID] } } });
+        const azureOnly = await runPack(emulator, resources, {
+            config: { [MFA_POLICY]: { conditionalAccessApplications: [AZURE_MANAGEMENT_APP_ID] }, "entra-privileged-assignment-mfa-coverage": { conditionalAccessApplications: [AZURE_MANAGEMENT_APP_ID] } },
+        });
         assert.deepEqual(azureOnly.stack, []);
         const everyApp = await runPack(emulator, resources);
         assert.match(everyApp.of(MFA_POLICY)[0]?.message ?? "", new RegExp(`sign-ins to ${INTUNE_ENROLLMENT_APP_ID} are neither challenged nor blocked`));
@@ -237,5 +240,52 @@ describe("verdicts in tenants configured as real ones are, through the engine pr
         const errors = run.of(UNVERIFIED_POLICY).filter((d) => /Configuration error/.test(d.message));
         assert.equal(errors.length, 1);
         assert.match(errors[0].message, /exemption for 'reader@contoso.onmicrosoft.com' has expires '2027-02-30', which is not a calendar date/);
+    });
+
+    describe("custom authentication strengths named by id", () => {
+        const customId = guidFrom("strength:contoso-passkeys");
+        const byId = (id: string) => conditionalAccessPolicy({ name: "require-strength", displayName: "Require Contoso strength", authenticationStrengthPolicyId: `/policies/authenticationStrengthPolicies/${id}` });
+
+        it("reads a strength the tenant defines from Graph, and counts it when every combination is multi-factor", async () => {
+            emulator.upsertAuthenticationStrength({ id: customId, displayName: "Contoso passkeys", allowedCombinations: ["fido2", "password,softwareOath"] });
+            const run = await runPack(emulator, [stack(), ...readerIn("reader"), byId(customId)]);
+            assert.deepEqual(run.stack, []);
+            assert.ok(emulator.requests.some((r) => (r.subRequests ?? []).some((sub) => sub.url.includes(`/policies/authenticationStrengthPolicies/${customId}`))));
+        });
+
+        it("leaves users unverified, naming Policy.Read.All once, when the strength cannot be read", async () => {
+            emulator.upsertAuthenticationStrength({ id: customId, displayName: "Contoso passkeys", allowedCombinations: ["fido2"] });
+            emulator.faults.inject({ kind: "status", status: 403, code: "Authorization_RequestDenied", path: FAULT_PATHS.authenticationStrengths });
+            const run = await runPack(emulator, [stack(), ...readerIn("reader"), ...readerIn("writer"), byId(customId)]);
+            assert.deepEqual(run.of(MFA_POLICY), []);
+            const [shared, ...more] = sharedCauses(run);
+            assert.deepEqual(more, []);
+            assert.match(shared, new RegExp(`authentication strength ${customId} could not be read: .*HTTP 403.*Policy\\.Read\\.All`));
+        });
+
+        it("reads a strength the stack defines from the stack, asking Graph nothing about it", async () => {
+            const strength = authenticationStrengthPolicy({ name: "passkeys", allowedCombinations: ["fido2", "windowsHelloForBusiness"] });
+            const strengthId = String(strength.outputs.id).split("/").pop()!;
+            const run = await runPack(emulator, [stack(), ...readerIn("reader"), strength, byId(strengthId)]);
+            assert.deepEqual(run.stack, []);
+            assert.ok(!emulator.requests.some((r) => (r.subRequests ?? []).some((sub) => sub.url.includes("/policies/authenticationStrengthPolicies/"))));
+        });
+
+        it("fails users under a stack strength that allows a single factor", async () => {
+            const strength = authenticationStrengthPolicy({ name: "weak", displayName: "Password or SMS", allowedCombinations: ["password", "password,sms"] });
+            const run = await runPack(emulator, [stack(), ...readerIn("reader"), strength, byId(String(strength.outputs.id).split("/").pop()!)]);
+            assert.match(run.of(MFA_POLICY)[0]?.message ?? "", /'Require Contoso strength' \(in this stack\) requires the authentication strength '.*', which allows a single factor/);
+        });
+    });
+
+    it("checks the members of a group outside the stack that a directory role assignment names", async () => {
+        const lead = { id: guidFrom("tenant-user:helpdesk-lead"), userPrincipalName: "helpdesk-lead@contoso.onmicrosoft.com", perUserMfaState: "disabled" };
+        emulator.upsertUser(lead);
+        const helpdesk = { id: guidFrom("tenant-group:helpdesk"), displayName: "Helpdesk", members: [lead.id] };
+        emulator.upsertGroup(helpdesk);
+        const run = await runPack(emulator, [stack(), directoryRoleAssignment({ name: "helpdesk-admins", roleId: ENTRA_ROLE_TEMPLATE["Global Administrator"], principal: helpdesk.id })]);
+        const messages = run.of(PRIVILEGED_POLICY).map((d) => d.message);
+        assert.equal(messages.length, 1, messages.join("\n"));
+        assert.match(messages[0], /User 'helpdesk-lead@contoso.onmicrosoft.com' has no MFA \(privileged: holds 'Global Administrator'\)/);
     });
 });

@@ -99,6 +99,11 @@ function stackPolicyOf(resource: StackResource, references: StackReferences = no
     return conditionalAccessPolicyFromStack(snapshotOf(resource), references);
 }
 
+/** A stack policy that requires a custom strength by id. */
+function stackResourceWithStrength(): StackResource {
+    return conditionalAccessPolicy({ name: "require-strength", displayName: "Require strength", authenticationStrengthPolicyId: `/policies/authenticationStrengthPolicies/${CUSTOM_STRENGTH_ID}` });
+}
+
 /** A fixture policy with one output changed, for the conditions the fixture has no argument for. */
 function withOutputs(resource: StackResource, change: (outputs: Record<string, any>) => void): StackResource {
     const outputs = structuredClone(resource.outputs);
@@ -374,6 +379,17 @@ describe("conditionalAccessCoverage", () => {
             assertNotCovered(verdictOf(policy, alice(), ALL_APPLICATIONS, new Map([[id, { allowedCombinations: ["fido2", "password"] }]])));
             assertUnknown(verdictOf(policy, alice(), ALL_APPLICATIONS, new Map([[id, unknownBecause("Graph denied the strength (HTTP 403)")]])), /HTTP 403/);
             assertUnknown(verdictOf(policy), /was not read/);
+        });
+
+        it("takes a strength id unknown during preview to be the one stack strength behind grantControls", () => {
+            const strengthUrn = "urn:pulumi:dev::identity::azuread:index/authenticationStrengthPolicy:AuthenticationStrengthPolicy::passkeys";
+            const resource = withOutputs(stackResourceWithStrength(), (outputs) => (outputs.grantControls.authenticationStrengthPolicyId = UNKNOWN));
+            const snapshot = { ...snapshotOf(resource), propertyDependencies: { grantControls: [strengthUrn] } };
+            const one = conditionalAccessPolicyFromStack(snapshot, { ...noReferences, strengthUrns: new Set([strengthUrn]) });
+            assert.equal(one.grant?.strength?.id, `stack:${strengthUrn}`);
+            assertCovered(verdictOf(one, alice(), ALL_APPLICATIONS, new Map([[`stack:${strengthUrn}`, { allowedCombinations: ["fido2"] }]])));
+            const none = conditionalAccessPolicyFromStack(snapshot, noReferences);
+            assertUnknown(verdictOf(none), /authentication strength is unknown until the deployment runs/);
         });
 
         it("counts mfa OR a multi-factor strength, since both alternatives are MFA", () => {

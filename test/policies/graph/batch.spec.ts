@@ -1,8 +1,9 @@
 import * as assert from "node:assert/strict";
 import { BatchRunner, BatchRunOptions, readBatchReply, SubRequestOutcome } from "../../../policies/graph/batch";
 import { GRAPH_DEFAULTS } from "../../../policies/graph/defaults";
-import { GraphFailureKind, GraphTransportError } from "../../../policies/graph/types";
-import { ANSWER_EACH, answeredTwice, FakeClock, FakeGraphTransport, mfaState, nextMacrotask, OMIT, RecordedRequest, reply, slowly, TransportScript } from "./fakeTransport";
+import { ThrottleLimiter } from "../../../policies/graph/limiter";
+import { GraphFailureKind, GraphTransport, GraphTransportError } from "../../../policies/graph/types";
+import { ANSWER_EACH, answeredTwice, FakeClock, FakeGraphTransport, mfaState, nextMacrotask, OMIT, RecordedRequest, reply, slowly, SubRequest, TransportScript } from "./fakeTransport";
 
 const pathOf = (user: string | number) => `/users/user-${user}/authentication/requirements`;
 const pathsOf = (count: number) => Array.from({ length: count }, (_, index) => pathOf(index + 1));
@@ -208,6 +209,167 @@ describe("BatchRunner.getAll", () => {
         });
     });
 
+    describe("pacing to the tenant's throttle", () => {
+        /**
+         * Graph's identity budget as a sliding window, answering each sub-request when the fake
+         * transport reaches it: 429 with Retry-After (whole seconds) beyond the budget, which
+         * `budgetAt` may change over time, as other clients of the app come and go.
+         */
+        function slidingWindowGraph(clock: FakeClock, budgetAt: (now: number) => number, windowMs = 10_000) {
+            const spentAt: number[] = [];
+            const throttledAt: number[] = [];
+            const answer = (_sub: SubRequest) => {
+                const now = clock.now();
+                while (spentAt.length > 0 && spentAt[0] <= now - windowMs) spentAt.shift();
+                if (spentAt.length < budgetAt(now)) {
+                    spentAt.push(now);
+                    return mfaState("enforced");
+                }
+                throttledAt.push(now);
+                const freedAt = spentAt[spentAt.length - budgetAt(now)] + windowMs;
+                return reply(429, { error: { code: "TooManyRequests" } }, { "Retry-After": String(Math.max(1, Math.ceil((freedAt - now) / 1000))) });
+            };
+            return { answer, throttledAt };
+        }
+
+        /** `count` outer steps that each take `ms` before Graph answers. */
+        const slowSteps = (clock: FakeClock, count: number, ms: number) => Array.from({ length: count }, () => slowly(clock, ms));
+
+        /** Sub-requests sent in [from, to). */
+        const sentBetween = (requests: RecordedRequest[], from: number, to: number) =>
+            sum(requests.filter((request) => request.at >= from && request.at < to).map((request) => request.subRequests!.length));
+
+        it("holds every lane until the Retry-After one lane got has passed", async () => {
+            const clock = new FakeClock();
+            const throttled = reply(429, { error: { code: "TooManyRequests" } }, { "Retry-After": "2" });
+            // Lane A's first batch is answered at 100 ms, lanes B to H at 150 ms: all of them had more to send.
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [throttled] }, outer: [slowly(clock, 100), ...slowSteps(clock, 7, 150), ...slowSteps(clock, 30, 100)] }, clock);
+            // A budget far above what this run spends, so only the pause holds the lanes back.
+            const throttle = new ThrottleLimiter({ ...GRAPH_DEFAULTS, throttleMinUnitsPerWindow: 8000 });
+            const runner = new BatchRunner(transport, runOptions({ throttle }), clock);
+
+            const outcomes = await runner.getAll(pathsOf(400));
+
+            const [firstRound, later] = [transport.requests.filter((r) => r.at === 0), transport.requests.filter((r) => r.at > 0)];
+            assert.equal(firstRound.length, 8);
+            assert.deepEqual(later.filter((r) => r.at < 2100).map((r) => r.at), []);
+            assert.equal(later[0].at, 2100);
+            const retriedAt = later.filter((r) => r.subRequests!.some((sub) => sub.endsWith(` ${pathOf(1)}`))).map((r) => r.at);
+            assert.equal(retriedAt.length, 1);
+            assert.ok(retriedAt[0] >= 2100, `retried at ${retriedAt[0]} ms`);
+            for (const path of pathsOf(400)) assertStatus(outcomes.get(path), 200);
+        });
+
+        it("holds the lanes of every runner that shares the throttle", async () => {
+            const clock = new FakeClock();
+            const throttled = reply(429, undefined, { "Retry-After": "2" });
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf("a1")]: [throttled] }, outer: [slowly(clock, 100), ...slowSteps(clock, 40, 150)] }, clock);
+            const throttle = new ThrottleLimiter({ ...GRAPH_DEFAULTS, throttleMinUnitsPerWindow: 8000 });
+            const runnerA = new BatchRunner(transport, runOptions({ throttle, maxBatchesInFlight: 1 }), clock);
+            const runnerB = new BatchRunner(transport, runOptions({ throttle, maxBatchesInFlight: 1 }), clock);
+
+            const [outcomesA, outcomesB] = await Promise.all([
+                runnerA.getAll(Array.from({ length: 60 }, (_, i) => pathOf(`a${i + 1}`))),
+                runnerB.getAll(Array.from({ length: 60 }, (_, i) => pathOf(`b${i + 1}`))),
+            ]);
+
+            const runnerBRequests = transport.requests.filter((r) => r.subRequests![0].includes("user-b"));
+            assert.deepEqual(runnerBRequests.map((r) => r.at).filter((at) => at > 0 && at < 2100), []);
+            assert.ok(runnerBRequests.length >= 3, `runner B sent ${runnerBRequests.length} batches`);
+            for (const outcome of [...outcomesA.values(), ...outcomesB.values()]) assertStatus(outcome, 200);
+        });
+
+        /** The throttle's budget just before each request the transport sends. */
+        function sampleBudget(transport: FakeGraphTransport, throttle: ThrottleLimiter, clock: FakeClock) {
+            const samples: { at: number; units: number | undefined }[] = [];
+            const sampled: GraphTransport = {
+                send: (request) => {
+                    samples.push({ at: clock.now(), units: throttle.unitsPerWindow(clock.now()) });
+                    return transport.send(request);
+                },
+                refreshCredential: () => transport.refreshCredential(),
+            };
+            const budgetAt = (at: number) => samples.filter((sample) => sample.at <= at).at(-1)?.units;
+            return { sampled, budgetAt };
+        }
+
+        it("fits the budget at the first 429, then sends no more than it in any window", async () => {
+            const clock = new FakeClock();
+            const graph = slidingWindowGraph(clock, () => 100);
+            const transport = new FakeGraphTransport({ otherwise: graph.answer, outer: slowSteps(clock, 200, 50) }, clock);
+            // No additive increase here: this is about the fit alone.
+            const throttle = new ThrottleLimiter({ ...GRAPH_DEFAULTS, throttleMinUnitsPerWindow: 10, throttleRecoveryShare: 0 });
+            const { sampled, budgetAt } = sampleBudget(transport, throttle, clock);
+            const runner = new BatchRunner(sampled, runOptions({ throttle, batchSize: 10, maxBatchesInFlight: 2 }), clock);
+
+            const outcomes = await runner.getAll(pathsOf(350));
+
+            for (const path of pathsOf(350)) assertStatus(outcomes.get(path), 200);
+            const firstThrottledAt = graph.throttledAt[0];
+            assert.equal(budgetAt(firstThrottledAt), undefined);
+            assert.equal(budgetAt(clock.now()), 100);
+            // The batch that met the budget and the one in flight beside it; none after the fit.
+            assert.deepEqual(graph.throttledAt, Array.from({ length: 20 }, () => firstThrottledAt));
+            for (const request of transport.requests.filter((r) => r.at > firstThrottledAt)) {
+                const inWindow = sentBetween(transport.requests, request.at - 9_999, request.at + 1);
+                assert.ok(inWindow <= 100, `${inWindow} sent in the window ending ${request.at} ms`);
+            }
+            // Paced, not stalled: 350 requests at 100 per 10 s take three more windows, not many.
+            assert.ok(clock.now() < 40_000, `took ${clock.now()} ms`);
+        });
+
+        it("backs off when the budget shrinks under it, and grows back once it returns", async () => {
+            const clock = new FakeClock();
+            // Another client takes half the budget from 30 s to 60 s.
+            const graph = slidingWindowGraph(clock, (now) => (now >= 30_000 && now < 60_000 ? 50 : 100));
+            const transport = new FakeGraphTransport({ otherwise: graph.answer, outer: slowSteps(clock, 2000, 50) }, clock);
+            const throttle = new ThrottleLimiter({ ...GRAPH_DEFAULTS, throttleMinUnitsPerWindow: 10, throttleBackoffFactor: 0.5, throttleRecoveryShare: 0.2 });
+            const { sampled, budgetAt } = sampleBudget(transport, throttle, clock);
+            const runner = new BatchRunner(sampled, runOptions({ throttle, batchSize: 10, maxBatchesInFlight: 2 }), clock);
+
+            const outcomes = await runner.getAll(pathsOf(1000));
+
+            for (const path of pathsOf(1000)) assertStatus(outcomes.get(path), 200);
+            const budgets = [29_000, 59_000, 99_000].map(budgetAt);
+            assert.ok(budgets[1]! < budgets[0]!, `budget ${budgets.join(" → ")}`);
+            assert.ok(budgets[2]! > budgets[1]!, `budget ${budgets.join(" → ")}`);
+            const sent = [[20_000, 30_000], [50_000, 60_000], [90_000, 100_000]].map(([from, to]) => sentBetween(transport.requests, from, to));
+            assert.ok(sent[1] <= 50 && sent[1] < sent[0] && sent[2] > sent[1], `sent per window: ${sent.join(", ")}`);
+        });
+
+        it("sends nothing after the deadline while paced, and gives the rest the budget error", async () => {
+            const clock = new FakeClock();
+            const graph = slidingWindowGraph(clock, () => 100);
+            const transport = new FakeGraphTransport({ otherwise: graph.answer, outer: slowSteps(clock, 200, 50) }, clock);
+            const throttle = new ThrottleLimiter({ ...GRAPH_DEFAULTS, throttleMinUnitsPerWindow: 10 });
+            const runner = new BatchRunner(transport, runOptions({ throttle, batchSize: 10, maxBatchesInFlight: 2, deadline: 15_000 }), clock);
+
+            const outcomes = await runner.getAll(pathsOf(300));
+
+            assert.ok(transport.requests.every((r) => r.at < 15_000), `sent at ${transport.requests.map((r) => r.at).filter((at) => at >= 15_000)}`);
+            assert.ok(clock.now() <= 15_050, `returned at ${clock.now()} ms`);
+            const answered = pathsOf(300).filter((path) => !(outcomes.get(path) instanceof GraphTransportError));
+            assert.ok(answered.length >= 190 && answered.length < 300, `${answered.length} answered`);
+            for (const path of pathsOf(300).filter((p) => !answered.includes(p))) assertFailure(outcomes.get(path), "timeout", /^the verification time budget ran out before Graph answered/);
+        });
+
+        it("fails what is queued at once when Graph asks every lane to wait past the deadline", async () => {
+            const clock = new FakeClock();
+            const throttled = reply(429, undefined, { "Retry-After": "30" });
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [throttled] }, outer: [slowly(clock, 100)] }, clock);
+            const runner = new BatchRunner(transport, runOptions({ deadline: 10_000, batchSize: 1, maxBatchesInFlight: 1 }), clock);
+
+            const outcomes = await runner.getAll(pathsOf(3));
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 10_000)]);
+            assert.equal(clock.now(), 100);
+            assertStatus(outcomes.get(pathOf(1)), 429);
+            for (const path of [pathOf(2), pathOf(3)]) {
+                assertFailure(outcomes.get(path), "timeout", "Graph throttled this app's requests until after the verification time budget runs out");
+            }
+        });
+    });
+
     describe("expired credentials", () => {
         const unauthorized = reply(401, { error: { code: "InvalidAuthenticationToken", message: "Access token has expired." } });
 
@@ -309,13 +471,14 @@ describe("BatchRunner.getAll", () => {
 
         it("gives the requests still waiting the budget error and sends nothing after the deadline", async () => {
             const clock = new FakeClock();
-            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [reply(429, undefined, { "retry-after": "3" })] }, outer: [ANSWER_EACH, slowly(clock, 5000)] }, clock);
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [reply(429, undefined, { "retry-after": "1" })] }, outer: [ANSWER_EACH, slowly(clock, 5000)] }, clock);
             const runner = new BatchRunner(transport, runOptions({ deadline: 4000, batchSize: 1, maxBatchesInFlight: 1 }), clock);
 
             const outcomes = await runner.getAll(pathsOf(3));
 
-            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 4000), batchSent(0, [pathOf(2)], 4000)]);
-            assert.equal(clock.now(), 5000);
+            // The 429's Retry-After holds back the next request too; that one then outlives the deadline.
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 4000), batchSent(1000, [pathOf(2)], 3000)]);
+            assert.equal(clock.now(), 6000);
             assertFailure(outcomes.get(pathOf(1)), "timeout", "the verification time budget ran out before Graph answered (last answer: HTTP 429)");
             assertStatus(outcomes.get(pathOf(2)), 200);
             assertFailure(outcomes.get(pathOf(3)), "timeout", "the verification time budget ran out before Graph answered");
