@@ -42,6 +42,8 @@ export class EvidencePrefetch {
     private timer?: NodeJS.Timeout;
     private running?: Promise<void>;
     private rerun = false;
+    /** How long the last evaluation took: the next waits at least as long, so prefetching takes at most half the pack's time from Analyze. */
+    private lastEvaluationMs = 0;
     private config?: MfaPolicyConfig;
 
     constructor(
@@ -97,7 +99,7 @@ export class EvidencePrefetch {
                     this.schedule();
                 }
             });
-        }, this.debounceMs);
+        }, Math.max(this.debounceMs, this.lastEvaluationMs));
         // A pending prefetch must never keep the pack's process alive.
         this.timer.unref();
     }
@@ -105,6 +107,7 @@ export class EvidencePrefetch {
     private async evaluate(): Promise<void> {
         const config = this.config!;
         if (this.dependencies.now().getTime() >= this.deadline!) return;
+        const startedAt = Date.now();
         try {
             const inventory = buildInventory([...this.snapshots.values()], this.dependencies.catalog);
             const context = { config, evidence: withoutProfiles(this.dependencies.evidence), now: this.dependencies.now(), deadline: this.deadline };
@@ -112,6 +115,7 @@ export class EvidencePrefetch {
         } catch {
             // Only the cache matters; AnalyzeStack asks again for whatever failed.
         }
+        this.lastEvaluationMs = Date.now() - startedAt;
     }
 
     private request(config: MfaPolicyConfig): EvidenceRequest {
