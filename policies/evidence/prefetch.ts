@@ -45,6 +45,7 @@ export class EvidencePrefetch {
     /** How long the last evaluation took: the next waits at least as long, so prefetching takes at most half the pack's time from Analyze. */
     private lastEvaluationMs = 0;
     private config?: MfaPolicyConfig;
+    private stopped = false;
 
     constructor(
         private readonly dependencies: PrefetchDependencies,
@@ -55,7 +56,7 @@ export class EvidencePrefetch {
     observe(resource: AnalyzedResource, config: MfaPolicyConfig): void {
         try {
             const kind = resourceKindOf(resource.type);
-            if (!kind) return;
+            if (!kind || this.stopped) return;
             const props = copyPropertyBag(resource.props, (error) => error instanceof UnknownValueError, READ_PROPERTIES[kind]);
             this.snapshots.set(resource.urn, { urn: resource.urn, type: resource.type, name: resource.name, props, propertyDependencies: {} });
             this.config = config;
@@ -68,6 +69,17 @@ export class EvidencePrefetch {
         } catch {
             // A prefetch is an optimisation: whatever goes wrong here, AnalyzeStack asks for itself.
         }
+    }
+
+    /**
+     * Called when `AnalyzeStack` starts: it asks for whatever is still missing itself, so a scheduled
+     * evaluation would only take the CPU it needs. Requests already sent go on; their answers are shared.
+     */
+    stop(): void {
+        this.stopped = true;
+        this.rerun = false;
+        if (this.timer) clearTimeout(this.timer);
+        this.timer = undefined;
     }
 
     /** Resolves once no prefetch is scheduled or running (for tests and benchmarks). */
@@ -94,7 +106,7 @@ export class EvidencePrefetch {
             this.timer = undefined;
             this.running = this.evaluate().finally(() => {
                 this.running = undefined;
-                if (this.rerun) {
+                if (this.rerun && !this.stopped) {
                     this.rerun = false;
                     this.schedule();
                 }

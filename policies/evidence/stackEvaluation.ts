@@ -18,7 +18,7 @@ export interface PolicyDependencies {
     /** The settings the Analyze-time advisory last ran with, to compare with the stack rules' own. */
     analyzeTimeSettings?: { config?: MfaPolicyConfig };
     /** Records each resource `Analyze` sees, to gather evidence before `AnalyzeStack` arrives (`EvidencePrefetch`). */
-    prefetch?: { observe(resource: AnalyzedResource, config: MfaPolicyConfig): void };
+    prefetch?: { observe(resource: AnalyzedResource, config: MfaPolicyConfig): void; stop(): void };
     /** Called with every rule evaluated so far for a stack, each time one completes (CI report files). */
     onEvaluated?: (results: RuleResults) => void | Promise<void>;
 }
@@ -60,6 +60,7 @@ export class StackEvaluator {
 
     /** The result for one rule; `config` is given by the policy that owns the settings. */
     evaluate(resources: readonly PolicyResource[], rule: Rule, config?: MfaPolicyConfig): Promise<RuleResult> {
+        this.dependencies.prefetch?.stop();
         const memo = this.memoFor(resources, config);
         if (!memo) return Promise.resolve({ rule, result: { failure: "the stack's resources could not be read" }, config: config ?? DEFAULT_CONFIG });
         let result = memo.byRule.get(rule);

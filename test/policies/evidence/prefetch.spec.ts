@@ -79,6 +79,16 @@ describe("EvidencePrefetch", () => {
         assert.ok(evidence.asked.every((q) => !q.includes(UNKNOWN)), evidence.asked.join("\n"));
     });
 
+    it("evaluates nothing more once AnalyzeStack has started, and ignores later resources", async () => {
+        const evidence = recordingEvidence();
+        const prefetch = prefetchWith(evidence);
+        prefetch.observe(ownerAssignment("a", "id-a"), DEFAULT_CONFIG);
+        prefetch.stop();
+        prefetch.observe(ownerAssignment("b", "id-b"), DEFAULT_CONFIG);
+        await prefetch.settled();
+        assert.deepEqual(evidence.asked, ["conditionalAccess", "securityDefaults"]);
+    });
+
     it("swallows every failure of the evidence it gathers", async () => {
         const evidence = recordingEvidence(true);
         const prefetch = prefetchWith(evidence);
