@@ -1,6 +1,6 @@
 import { UnknownValueError } from "@pulumi/policy";
 import { MfaPolicyConfig } from "../config";
-import { EvidenceRequest, MfaEvidence } from "../graph/mfaEvidence";
+import { MfaEvidence } from "../graph/mfaEvidence";
 import { buildInventory } from "../inventory/buildInventory";
 import { copyPropertyBag } from "../inventory/propertyValues";
 import { READ_PROPERTIES, resourceKindOf } from "../inventory/resourceTypes";
@@ -29,7 +29,8 @@ export const PREFETCH_DEBOUNCE_MS = 100;
  * Gathers Graph evidence while the engine is still sending `Analyze` calls, so that `AnalyzeStack`
  * finds the answers in `graphMfaEvidence`'s cache instead of waiting for them at the end of the
  * preview. It only warms that cache: its own verdicts are thrown away, and `AnalyzeStack`
- * evaluates exactly as it would without it.
+ * evaluates exactly as it would without it. It asks what `AnalyzeStack` would ask of the stack
+ * seen so far, profiles of outside principals included (only Graph tells a user id from a group id).
  *
  * `Analyze` sees inputs, so users the stack creates are known by name only (their object id is an
  * output); only principals whose object ids are already in the inputs (role assignments, group
@@ -61,8 +62,10 @@ export class EvidencePrefetch {
             this.snapshots.set(resource.urn, { urn: resource.urn, type: resource.type, name: resource.name, props, propertyDependencies: {} });
             this.config = config;
             if (this.deadline === undefined) {
-                // The budget counts from the first Analyze: prefetching never outlasts what AnalyzeStack could spend.
-                this.deadline = this.dependencies.now().getTime() + config.verificationBudgetSeconds * 1000;
+                // AnalyzeStack gives each evidence source at least this share of its budget, and starts later:
+                // so no question asked here outlasts the one AnalyzeStack would ask, which can then ask again.
+                const shareMs = (config.verificationBudgetSeconds * 1000) / Math.max(1, config.acceptedEvidence.length);
+                this.deadline = this.dependencies.now().getTime() + shareMs;
                 this.askTenantWide(config);
             }
             this.schedule();
@@ -90,7 +93,10 @@ export class EvidencePrefetch {
     }
 
     private askTenantWide(config: MfaPolicyConfig): void {
-        const request = this.request(config);
+        // No later than the first share evaluateUsers gives a source of the same budget, so the
+        // evaluations below find these questions asked rather than asking them again.
+        const now = this.dependencies.now().getTime();
+        const request = { cloud: config.cloud, deadline: now + (this.deadline! - now) / Math.max(1, config.acceptedEvidence.length) };
         const { evidence } = this.dependencies;
         if (config.acceptedEvidence.includes("conditionalAccess")) evidence.conditionalAccessPolicies(request).catch(() => undefined);
         if (config.acceptedEvidence.includes("securityDefaults")) evidence.securityDefaultsEnabled(request).catch(() => undefined);
@@ -122,7 +128,7 @@ export class EvidencePrefetch {
         const startedAt = Date.now();
         try {
             const inventory = buildInventory([...this.snapshots.values()], this.dependencies.catalog);
-            const context = { config, evidence: withoutProfiles(this.dependencies.evidence), now: this.dependencies.now(), deadline: this.deadline };
+            const context = { config, evidence: this.dependencies.evidence, now: this.dependencies.now(), deadline: this.deadline };
             await evaluateUsers(inventory, context, new Set(["non-privileged", "privileged"] as const));
         } catch {
             // Only the cache matters; AnalyzeStack asks again for whatever failed.
@@ -130,18 +136,4 @@ export class EvidencePrefetch {
         this.lastEvaluationMs = Date.now() - startedAt;
     }
 
-    private request(config: MfaPolicyConfig): EvidenceRequest {
-        return { cloud: config.cloud, deadline: this.deadline! };
-    }
-}
-
-/**
- * The evidence without profile reads. At `Analyze` time a principal id cannot be matched to the
- * stack's own users (their object ids are outputs), so nearly every id would look like an outside
- * user and cost a profile read `AnalyzeStack` never makes; outside users' profiles are read there.
- */
-function withoutProfiles(evidence: MfaEvidence): MfaEvidence {
-    const view: MfaEvidence = Object.create(evidence);
-    view.userProfiles = async (ids) => new Map(ids.map((id) => [id, { kind: "unverified", reason: "profiles are read at AnalyzeStack" } as const]));
-    return view;
 }

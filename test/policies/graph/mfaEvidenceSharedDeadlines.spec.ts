@@ -29,6 +29,25 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
         assert.equal(subRequestsSent().length, 2);
     });
 
+    it("asks for itself a question still in flight for a caller with more time, and answers by its own deadline", async () => {
+        const transports: FakeGraphTransport[] = [];
+        const evidence = graphMfaEvidence({
+            env: {},
+            transportFor: () => {
+                // The first request never comes back; the second is answered.
+                const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)] });
+                transports.push(transport);
+                return transport;
+            },
+        });
+        void evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
+        const started = Date.now();
+        const answer = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 2_000 });
+        assert.ok(Date.now() - started < 2_000);
+        assert.deepEqual(answer.get("u1"), { kind: "state", state: "enforced" });
+        assert.equal(transports.flatMap((t) => t.requests).length, 2);
+    });
+
     it("does not ask again for a caller whose deadline is no later than the one the question was asked with", async () => {
         const { evidence, subRequestsSent } = setUp();
         const deadline = Date.now() + 300;
