@@ -9,6 +9,7 @@ import { writeReports } from "./policies/report/reportFiles";
 import { builtInRoleCatalog } from "./policies/roles/catalog";
 import { privilegedAssignmentMfaCoverage } from "./policies/privilegedAssignmentMfaCoverage";
 import { privilegedUserMfa } from "./policies/privilegedUserMfa";
+import { EvidencePrefetch } from "./policies/evidence/prefetch";
 import { PolicyDependencies, StackEvaluator } from "./policies/evidence/stackEvaluation";
 import { unverifiedUsers } from "./policies/unverifiedUsers";
 
@@ -34,6 +35,8 @@ const dependencies: PolicyDependencies = {
         }
     },
 };
+// Graph evidence is gathered while the engine sends Analyze calls, long before AnalyzeStack.
+dependencies.prefetch = new EvidencePrefetch(dependencies);
 const evaluator = new StackEvaluator(dependencies);
 
 // Order matters: the non-privileged policy owns the settings the others reuse.

@@ -4,9 +4,12 @@
  *
  *   node bin/bench/run.js [--latency-ms 40] [--sizes 100,1000,10000] [--runs cold,preview]
  *                         [--baseline-up-to 1000] [--start-runs 5] [--inventory-resources 50000]
+ *                         [--preview-shaped-sizes 1000,10000] [--preview-span-ms <ms>] [--only-preview-shaped]
  *                         [--out bench/results.md]
  *
  * `--start-runs 0` and `--inventory-resources 0` leave those sections out, to iterate on the users.
+ * The preview-shaped runs spread the Analyze calls over a span and compare with the SDK floor pack
+ * driven the same way (`bench/previewShaped.ts`); `--preview-shaped-sizes ""` leaves them out.
  */
 import { writeFileSync } from "node:fs";
 import * as path from "node:path";
@@ -30,6 +33,7 @@ import {
     RunKind,
     SizeResult,
 } from "./report";
+import { defaultAnalyzeSpanMs, measurePreviewShaped, PreviewShapedResult, renderPreviewShaped } from "./previewShaped";
 import { runSequentialBaseline } from "./sequentialBaseline";
 import { BenchStack, inventoryOnlyStack, mixedRoleStack } from "./stacks";
 import { measureStartTimes } from "./startTime";
@@ -50,6 +54,11 @@ interface BenchOptions {
     startRuns: number;
     inventoryResources: number;
     out: string;
+    previewSizes: number[];
+    /** Unset: 3 s for 1,000 users, 10 s for 10,000. */
+    previewSpanMs?: number;
+    /** Only the preview-shaped runs, written to `out` alone. */
+    onlyPreviewShaped: boolean;
 }
 
 function readOptions(argv: string[]): BenchOptions {
@@ -63,6 +72,9 @@ function readOptions(argv: string[]): BenchOptions {
             "start-runs": { type: "string", default: "5" },
             "inventory-resources": { type: "string", default: "50000" },
             out: { type: "string", default: path.join("bench", "results.md") },
+            "preview-shaped-sizes": { type: "string", default: "1000,10000" },
+            "preview-span-ms": { type: "string" },
+            "only-preview-shaped": { type: "boolean", default: false },
         },
     });
     const wholeNumber = (name: string, text: string) => {
@@ -83,6 +95,9 @@ function readOptions(argv: string[]): BenchOptions {
         startRuns: wholeNumber("start-runs", values["start-runs"]),
         inventoryResources: wholeNumber("inventory-resources", values["inventory-resources"]),
         out: path.resolve(PACK_DIR, values.out),
+        previewSizes: values["preview-shaped-sizes"].split(",").filter((size) => size.trim() !== "").map((size) => wholeNumber("preview-shaped-sizes", size.trim())),
+        ...(values["preview-span-ms"] !== undefined ? { previewSpanMs: wholeNumber("preview-span-ms", values["preview-span-ms"]) } : {}),
+        onlyPreviewShaped: values["only-preview-shaped"],
     };
 }
 
@@ -243,6 +258,22 @@ async function main(): Promise<void> {
     const date = new Date();
     const emulator = await startGraphEmulator({ latencyMs: options.latencyMs, throttle: LARGE_TENANT_THROTTLE });
     try {
+        const previewShaped: PreviewShapedResult[] = [];
+        for (const users of options.previewSizes) {
+            const built = mixedRoleStack(users);
+            replaceTenantUsers(emulator, built.tenantUsers);
+            const expectation = expectationFor(built, [MFA_POLICY, PRIVILEGED_POLICY]);
+            const span = options.previewSpanMs ?? defaultAnalyzeSpanMs(users);
+            const result = await measurePreviewShaped(emulator, built, span, SDK_FLOOR_PACK_DIR, (diagnostics) => checkVerdicts(diagnostics, expectation, users));
+            previewShaped.push(result);
+            console.log(`${users} users, preview-shaped: AnalyzeStack ${(result.pack.analyzeStackWallMs / 1000).toFixed(2)} s (floor ${(result.sdkFloor.analyzeStackWallMs / 1000).toFixed(2)} s), conversation ${(result.pack.conversationWallMs / 1000).toFixed(2)} s, ${result.pack.traffic?.throttled} 429s`);
+        }
+        if (options.onlyPreviewShaped) {
+            const markdown = renderPreviewShaped(previewShaped);
+            writeFileSync(options.out, markdown);
+            console.log(`\n${markdown}`);
+            return;
+        }
         const sizes: SizeResult[] = [];
         for (const users of options.sizes) {
             const size = await measureSize(emulator, users, options.runs, users <= options.baselineUpTo);
@@ -273,7 +304,7 @@ async function main(): Promise<void> {
             inventory,
             runWallMs: performance.now() - runStart,
         };
-        const markdown = renderResults(results);
+        const markdown = `${renderResults(results)}\n${renderPreviewShaped(previewShaped)}`;
         writeFileSync(options.out, markdown);
         console.log(`\n${markdown}`);
         console.log(`Written to ${path.relative(process.cwd(), options.out) || options.out}.`);

@@ -41,8 +41,10 @@ export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies
         configSchema: mfaPolicyConfigSchema,
         validateResource: async (args, reportViolation) => {
             const kind = resourceKindOf(args.type);
-            if (!kind || !ASSIGNMENT_KINDS.has(kind)) return;
+            if (!kind) return;
             const config = readMfaPolicyConfig(args.getConfig<Record<string, unknown>>());
+            dependencies.prefetch?.observe(args, config);
+            if (!ASSIGNMENT_KINDS.has(kind)) return;
             if (dependencies.analyzeTimeSettings) dependencies.analyzeTimeSettings.config = config;
             const props = copyPropertyBag(args.props, (error) => error instanceof UnknownValueError, READ_PROPERTIES[kind]);
             const inventory = buildInventory([{ urn: args.urn, type: args.type, name: args.name, props, propertyDependencies: {} }], dependencies.catalog);

@@ -2,10 +2,11 @@ import { PolicyResource, UnknownValueError } from "@pulumi/policy";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "../config";
 import { evaluateUsers, Rule, StackEvaluation } from "./evaluate";
 import { MfaEvidence } from "../graph/mfaEvidence";
+import { AnalyzedResource } from "./prefetch";
 import { buildInventory } from "../inventory/buildInventory";
 import { copyPropertyBag, UNKNOWN } from "../inventory/propertyValues";
 import { READ_PROPERTIES, resourceKindOf } from "../inventory/resourceTypes";
-import { Inventory, StackResourceSnapshot } from "../inventory/types";
+import { StackResourceSnapshot } from "../inventory/types";
 import { RoleCatalog } from "../roles/catalog";
 
 /** What the policies need from outside; `index.ts` passes the real ones, tests pass fakes. */
@@ -16,6 +17,8 @@ export interface PolicyDependencies {
     env: NodeJS.ProcessEnv;
     /** The settings the Analyze-time advisory last ran with, to compare with the stack rules' own. */
     analyzeTimeSettings?: { config?: MfaPolicyConfig };
+    /** Records each resource `Analyze` sees, to gather evidence before `AnalyzeStack` arrives (`EvidencePrefetch`). */
+    prefetch?: { observe(resource: AnalyzedResource, config: MfaPolicyConfig): void; stop(): void };
     /** Called with every rule evaluated so far for a stack, each time one completes (CI report files). */
     onEvaluated?: (results: RuleResults) => void | Promise<void>;
 }
@@ -38,15 +41,15 @@ interface StackMemo {
     /** The stack's one time budget, shared by every rule. */
     deadline: number;
     snapshots: StackResourceSnapshot[];
-    /** Built on first use, once for every rule: the inventory is pure and nothing mutates it. */
-    inventory?: Inventory;
+    /** Both rules in one pass, started by whichever rule is asked for first: one set of Graph batches serves both. */
+    evaluation?: Promise<EvaluationResult>;
     byRule: Map<Rule, Promise<RuleResult>>;
     settled: RuleResults;
 }
 
 /**
- * Evaluates a stack once per rule for all the pack's policies. Each policy gets its own copy of
- * the resources from the SDK, so evaluations are shared by a fingerprint of the identity
+ * Evaluates a stack once, for both rules, for all the pack's policies. Each policy gets its own
+ * copy of the resources from the SDK, so the evaluation is shared by a fingerprint of the identity
  * resources. The non-privileged policy owns the settings (scope, evidence, exemptions); the other
  * policies reuse them, or the defaults when that policy is disabled.
  */
@@ -57,6 +60,7 @@ export class StackEvaluator {
 
     /** The result for one rule; `config` is given by the policy that owns the settings. */
     evaluate(resources: readonly PolicyResource[], rule: Rule, config?: MfaPolicyConfig): Promise<RuleResult> {
+        this.dependencies.prefetch?.stop();
         const memo = this.memoFor(resources, config);
         if (!memo) return Promise.resolve({ rule, result: { failure: "the stack's resources could not be read" }, config: config ?? DEFAULT_CONFIG });
         let result = memo.byRule.get(rule);
@@ -92,14 +96,10 @@ export class StackEvaluator {
     }
 
     private async run(memo: StackMemo, rule: Rule): Promise<RuleResult> {
-        let result: EvaluationResult;
-        try {
-            const inventory = (memo.inventory ??= buildInventory(memo.snapshots, this.dependencies.catalog));
-            const context = { config: memo.config, evidence: this.dependencies.evidence, now: this.dependencies.now(), deadline: memo.deadline };
-            result = { evaluation: await evaluateUsers(inventory, context, new Set([rule])) };
-        } catch (error) {
-            result = { failure: `the pack failed while evaluating the stack (${messageOf(error)})` };
-        }
+        memo.evaluation ??= this.evaluateBothRules(memo);
+        const shared = await memo.evaluation;
+        const result: EvaluationResult =
+            "evaluation" in shared ? { evaluation: { ...shared.evaluation, verdicts: shared.evaluation.verdicts.filter((v) => v.rule === rule) } } : shared;
         const ruleResult = { rule, result, config: memo.config };
         memo.settled.push(ruleResult);
         try {
@@ -109,7 +109,19 @@ export class StackEvaluator {
         }
         return ruleResult;
     }
+
+    private async evaluateBothRules(memo: StackMemo): Promise<EvaluationResult> {
+        try {
+            const inventory = buildInventory(memo.snapshots, this.dependencies.catalog);
+            const context = { config: memo.config, evidence: this.dependencies.evidence, now: this.dependencies.now(), deadline: memo.deadline };
+            return { evaluation: await evaluateUsers(inventory, context, BOTH_RULES) };
+        } catch (error) {
+            return { failure: `the pack failed while evaluating the stack (${messageOf(error)})` };
+        }
+    }
 }
+
+const BOTH_RULES: ReadonlySet<Rule> = new Set<Rule>(["non-privileged", "privileged"]);
 
 /** Copies the resources the inventory reads out of the SDK's unknown-checking proxies. */
 export function snapshotIdentityResources(resources: readonly PolicyResource[]): StackResourceSnapshot[] {

@@ -71,6 +71,9 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
     // One process signs in to one tenant, so one Graph root is one budget: its runners share the throttle.
     const transports = new Map<string, { transport: GraphTransport; credential: CredentialRefreshes; throttle: ThrottleLimiter }>();
     const answers = new Map<string, Promise<unknown>>();
+    /** The deadline each cached question was asked with, and the answers not yet in. */
+    const askedUntil = new Map<string, number>();
+    const inFlight = new WeakSet<Promise<unknown>>();
 
     /** Asks `read` about the ids not asked before, once, and answers every id from the cache. */
     async function perId<T>(
@@ -89,7 +92,10 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
             return new Map(ids.map((id) => [id, unverified(error.message)]));
         }
         const key = (id: string) => `${connection.graphBaseUrl}|${question}|${id.toLowerCase()}`;
-        const toAsk = [...new Map(ids.map((id) => [key(id), id])).entries()].filter(([cacheKey]) => !answers.has(cacheKey)).map(([, id]) => id);
+        // A question still in flight for a caller with more time (an Analyze-time prefetch on other
+        // settings) is asked again: this caller must get its own answer, or its own error, by its deadline.
+        const mustAsk = (cacheKey: string) => !answers.has(cacheKey) || (inFlight.has(answers.get(cacheKey)!) && askedUntil.get(cacheKey)! > request.deadline);
+        const toAsk = [...new Map(ids.map((id) => [key(id), id])).entries()].filter(([cacheKey]) => mustAsk(cacheKey)).map(([, id]) => id);
         if (toAsk.length > 0) {
             let connected = transports.get(connection.graphBaseUrl);
             if (!connected) {
@@ -101,6 +107,9 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
             for (const id of toAsk) {
                 const answer = asked.then((map) => map.get(id)!);
                 answers.set(key(id), answer);
+                askedUntil.set(key(id), request.deadline);
+                inFlight.add(answer);
+                answer.then(() => inFlight.delete(answer), () => inFlight.delete(answer));
                 // A failure is not an answer to keep: forget it once it is in.
                 answer.then((value) => isUnverified(value) && answers.get(key(id)) === answer && answers.delete(key(id)), () => answers.delete(key(id)));
             }
@@ -108,6 +117,14 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         const settled = new Map<string, T>();
         const all = Promise.all(ids.map(async (id) => settled.set(id, (await answers.get(key(id))) as T)));
         await untilDeadline(all, request.deadline);
+        // A question someone asked with less time (an Analyze-time prefetch) may have given up before
+        // our own deadline; its failure is already forgotten, so ask again with the time we have.
+        const gaveUpEarly = ids.filter((id) => isUnverified(settled.get(id)) && (askedUntil.get(key(id)) ?? Infinity) < request.deadline && !answers.has(key(id)));
+        if (gaveUpEarly.length > 0 && Date.now() < request.deadline) {
+            const retried = await perId(question, version, gaveUpEarly, request, read, unverified);
+            // Still no answer: the first failure names the cause better than a budget that ran out on the retry.
+            for (const [id, answer] of retried) if (!isUnverified(answer)) settled.set(id, answer);
+        }
         return new Map(ids.map((id) => [id, settled.get(id) ?? unverified("the verification time budget ran out before Graph answered")]));
     }
 

@@ -27,16 +27,26 @@ export interface PolicyRun {
  * const { analyze, stack } = await preview(pack, [user, roleAssignment], { all: "mandatory" });
  * ```
  */
-export function preview(pack: PolicyPackProcess, resources: StackResource[], config?: PolicyPackConfig): Promise<PolicyRun> {
-    return runPolicies(pack, resources, config, true);
+export function preview(pack: PolicyPackProcess, resources: StackResource[], config?: PolicyPackConfig, options?: SequenceOptions): Promise<PolicyRun> {
+    return runPolicies(pack, resources, config, true, options);
+}
+
+/** Variations on the engine's sequence; by default every resource is analyzed back to back, then the stack. */
+export interface SequenceOptions {
+    /** Sends no `Analyze` at all, as if the engine went straight to `AnalyzeStack`. */
+    skipAnalyze?: boolean;
+    /** Spreads the `Analyze` calls evenly over this many milliseconds, as a program registering resources does. */
+    analyzeSpanMs?: number;
+    /** Runs after the last `Analyze` and before `AnalyzeStack` is sent, e.g. to record what the pack did meanwhile. */
+    beforeAnalyzeStack?: () => void | Promise<void>;
 }
 
 /**
  * The same sequence for `pulumi up`. The pack's environment still says what it was launched with
  * (`stack.dryRun` in `launchPolicyPack`), as the engine starts a fresh pack per operation.
  */
-export function up(pack: PolicyPackProcess, resources: StackResource[], config?: PolicyPackConfig): Promise<PolicyRun> {
-    return runPolicies(pack, resources, config, false);
+export function up(pack: PolicyPackProcess, resources: StackResource[], config?: PolicyPackConfig, options?: SequenceOptions): Promise<PolicyRun> {
+    return runPolicies(pack, resources, config, false, options);
 }
 
 /**
@@ -69,6 +79,7 @@ async function runPolicies(
     resources: StackResource[],
     config: PolicyPackConfig | undefined,
     dryRun: boolean,
+    options: SequenceOptions = {},
 ): Promise<PolicyRun> {
     await pack.configureStack({ dryRun });
     await pack.configure(config);
@@ -77,10 +88,16 @@ async function runPolicies(
 
 async function analyzeAll(pack: PolicyPackProcess, resources: StackResource[]): Promise<PolicyRun> {
     const analyze: Diagnostic[] = [];
-    for (const resource of resources) {
+    const startedAt = Date.now();
+    for (const [index, resource] of (options.skipAnalyze ? [] : resources).entries()) {
+        if (options.analyzeSpanMs) {
+            const due = startedAt + (options.analyzeSpanMs * index) / resources.length;
+            if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+        }
         const diagnostics = await pack.analyze(resource, resources);
         analyze.push(...diagnostics.map((diagnostic) => ({ ...diagnostic, urn: resource.urn })));
     }
+    await options.beforeAnalyzeStack?.();
     const stack = await pack.analyzeStack(resources);
     return { analyze, stack };
 }

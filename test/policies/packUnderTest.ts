@@ -1,6 +1,6 @@
 import * as path from "node:path";
 import { EmulatedUser, GraphEmulator, startGraphEmulator } from "../emulator/graphEmulator";
-import { Diagnostic, launchPolicyPack, PolicyPackConfig, preview, StackResource, up } from "../harness";
+import { Diagnostic, launchPolicyPack, PolicyPackConfig, preview, SequenceOptions, StackResource, up } from "../harness";
 
 /** The repository root: the pack as `pulumi preview --policy-pack <dir>` loads it (compiled `bin/`). */
 export const PACK_DIR = path.resolve(__dirname, "..", "..", "..");
@@ -41,6 +41,8 @@ export async function runPack(
         operation?: "preview" | "up";
         /** How the pack signs in: a client secret (AZURE_*), or a federated token as Pulumi ESC hands it over (ARM_*). */
         signIn?: "secret" | "oidc";
+        /** Variations on the engine's call sequence (no Analyze, a pause before AnalyzeStack). */
+        sequence?: SequenceOptions;
     } = {},
 ): Promise<PackRun> {
     const pack = await launchPolicyPack({
@@ -49,7 +51,7 @@ export async function runPack(
         stack: { dryRun: options.operation !== "up" },
     });
     try {
-        const run = await (options.operation === "up" ? up : preview)(pack, resources, options.config);
+        const run = await (options.operation === "up" ? up : preview)(pack, resources, options.config, options.sequence);
         const all = [...run.analyze, ...run.stack];
         return {
             ...run,

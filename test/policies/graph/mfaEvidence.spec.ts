@@ -94,12 +94,13 @@ describe("graphMfaEvidence", () => {
     });
 
     it("never waits past the caller's deadline, even for a request another caller started", async () => {
-        const { evidence } = setUp({}, { outer: [() => new Promise(() => undefined)] });
+        // Both hang: the later caller asks again for itself (the first caller has more time), and gets nothing either.
+        const { evidence } = setUp({}, { outer: [() => new Promise(() => undefined), () => new Promise(() => undefined)] });
         void evidence.perUserMfaStates(["u1"], inOneMinute());
         const started = Date.now();
         const answer = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 200 });
         assert.ok(Date.now() - started < 2_000);
-        assertUnverified(answer.get("u1"), /time budget ran out/);
+        assertUnverified(answer.get("u1"), /time budget/);
     });
 
     it("asks the beta version, through $batch, within the request's deadline", async () => {

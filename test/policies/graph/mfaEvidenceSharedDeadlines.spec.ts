@@ -1,0 +1,59 @@
+import * as assert from "node:assert/strict";
+import { graphMfaEvidence } from "../../../policies/graph/mfaEvidence";
+import { requirementsPath } from "../../../policies/graph/perUserMfa";
+import { FakeGraphTransport, mfaState, reply } from "./fakeTransport";
+
+/** An Analyze-time prefetch asks with a shorter deadline than AnalyzeStack; sharing its request must not cost AnalyzeStack an answer. */
+describe("graphMfaEvidence, callers with different deadlines", () => {
+    function setUp() {
+        const transports: FakeGraphTransport[] = [];
+        const evidence = graphMfaEvidence({
+            env: {},
+            transportFor: () => {
+                // Throttled first, with a Retry-After the short deadline cannot wait out; then answered.
+                const transport = new FakeGraphTransport({ perUrl: { [requirementsPath("u1")]: [reply(429, undefined, { "Retry-After": "1" }), mfaState("enabled")] } });
+                transports.push(transport);
+                return transport;
+            },
+        });
+        const subRequestsSent = () => transports.flatMap((t) => t.requests.flatMap((r) => r.subRequests ?? []));
+        return { evidence, subRequestsSent };
+    }
+
+    it("asks again, within its own deadline, a question an earlier caller with less time gave up on", async () => {
+        const { evidence, subRequestsSent } = setUp();
+        const early = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
+        const late = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
+        assert.equal((await early).get("u1")?.kind, "unverified");
+        assert.deepEqual((await late).get("u1"), { kind: "state", state: "enabled" });
+        assert.equal(subRequestsSent().length, 2);
+    });
+
+    it("asks for itself a question still in flight for a caller with more time, and answers by its own deadline", async () => {
+        const transports: FakeGraphTransport[] = [];
+        const evidence = graphMfaEvidence({
+            env: {},
+            transportFor: () => {
+                // The first request never comes back; the second is answered.
+                const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)] });
+                transports.push(transport);
+                return transport;
+            },
+        });
+        void evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
+        const started = Date.now();
+        const answer = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 2_000 });
+        assert.ok(Date.now() - started < 2_000);
+        assert.deepEqual(answer.get("u1"), { kind: "state", state: "enforced" });
+        assert.equal(transports.flatMap((t) => t.requests).length, 2);
+    });
+
+    it("does not ask again for a caller whose deadline is no later than the one the question was asked with", async () => {
+        const { evidence, subRequestsSent } = setUp();
+        const deadline = Date.now() + 300;
+        const [first, second] = await Promise.all([evidence.perUserMfaStates(["u1"], { deadline }), evidence.perUserMfaStates(["u1"], { deadline })]);
+        assert.equal(first.get("u1")?.kind, "unverified");
+        assert.equal(second.get("u1")?.kind, "unverified");
+        assert.equal(subRequestsSent().length, 1);
+    });
+});
