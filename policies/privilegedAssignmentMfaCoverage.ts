@@ -8,10 +8,12 @@ import { READ_PROPERTIES, resourceKindOf, ResourceKind } from "./inventory/resou
 import { evidenceLines, nameOf, ruleClause } from "./report/messages";
 
 /**
- * How long an early warning may wait for Graph. It must never hold a preview up: if Graph is
- * slower, the warning stays silent and the stack policies decide within their budget.
+ * How long the early warnings may hold `Analyze` calls for Graph, in all, per process. The engine
+ * waits for each `Analyze`, so a wait per assignment would add up over a large stack: once this is
+ * spent, a warning is decided only from answers already in hand (the questions it asks still go
+ * out, and warm the cache for the stack rules), and is silent otherwise.
  */
-const ANALYZE_TIME_BUDGET_MS = 3_000;
+const ANALYZE_TIME_BANK_MS = 3_000;
 
 const ASSIGNMENT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>([
     "azureRoleAssignment",
@@ -29,6 +31,7 @@ const ASSIGNMENT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>([
  * cannot know (a user created by this deployment, a fact Graph did not give in time), it is silent.
  */
 export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies): ResourceValidationPolicy {
+    let bankMs = ANALYZE_TIME_BANK_MS;
     return {
         name: PRIVILEGED_ASSIGNMENT_MFA_COVERAGE,
         displayName: "Privileged role assignments go to users with MFA",
@@ -53,7 +56,12 @@ export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies
             const now = dependencies.now();
             let evaluation;
             try {
-                evaluation = await evaluateUsers(inventory, { config, evidence: dependencies.evidence, now, deadline: now.getTime() + ANALYZE_TIME_BUDGET_MS }, new Set(["privileged"] as const));
+                const startedAt = Date.now();
+                try {
+                    evaluation = await evaluateUsers(inventory, { config, evidence: dependencies.evidence, now, deadline: now.getTime() + Math.max(0, bankMs) }, new Set(["privileged"] as const));
+                } finally {
+                    bankMs -= Date.now() - startedAt;
+                }
             } catch {
                 return;
             }

@@ -83,10 +83,10 @@ async function runPolicies(
 ): Promise<PolicyRun> {
     await pack.configureStack({ dryRun });
     await pack.configure(config);
-    return analyzeAll(pack, resources);
+    return analyzeAll(pack, resources, options);
 }
 
-async function analyzeAll(pack: PolicyPackProcess, resources: StackResource[]): Promise<PolicyRun> {
+async function analyzeAll(pack: PolicyPackProcess, resources: StackResource[], options: SequenceOptions = {}): Promise<PolicyRun> {
     const analyze: Diagnostic[] = [];
     const startedAt = Date.now();
     for (const [index, resource] of (options.skipAnalyze ? [] : resources).entries()) {

@@ -92,3 +92,25 @@ describe("entra-privileged-assignment-mfa-coverage, through the engine protocol"
         assert.deepEqual(await warningsFor(roleAssignment({ name: "owner", principal, role: AZURE_ROLE.Owner })), []);
     });
 });
+
+describe("entra-privileged-assignment-mfa-coverage on a large stack", function () {
+    this.timeout(120_000);
+    let emulator!: GraphEmulator;
+    emulatorPerSuite((started) => (emulator = started));
+
+    it("holds the engine's Analyze calls for Graph no longer than its bank in all, however many assignments wait", async () => {
+        const assignments = Array.from({ length: 12 }, (_, i) => {
+            const id = guidFrom(`user:slow-${i}`);
+            emulator.upsertUser({ id, userPrincipalName: `slow-${i}@contoso.onmicrosoft.com`, perUserMfaState: "disabled" });
+            return roleAssignment({ name: `owner-${i}`, principal: id, role: AZURE_ROLE.Owner });
+        });
+        // Every per-user answer takes 1.5 s: a wait per assignment would hold Analyze for 18 s or more.
+        emulator.faults.inject({ kind: "delay", ms: 1_500, path: "/beta/$batch", subRequestPath: FAULT_PATHS.mfaRequirements });
+        const started = Date.now();
+        const run = await runPack(emulator, assignments, { config: { "entra-non-privileged-user-mfa": { verificationBudgetSeconds: 10 } } as never });
+        const elapsed = Date.now() - started;
+        // 3 s of bank, the stack rules' own round trips, and the pack's start; far below 12 × 1.5 s.
+        assert.ok(elapsed < 12_000, `the preview took ${elapsed} ms`);
+        assert.equal(run.of("entra-privileged-user-mfa").length, 12);
+    });
+});
