@@ -677,6 +677,8 @@ describe("conditionalAccessPolicyFromStack", () => {
  */
 describe("a definite verdict never rests on a failed read (property)", () => {
     const SEED = Number(process.env.FAST_CHECK_SEED ?? 20261201);
+    // `npm run mutate` runs this once per surviving mutant, so it asks for fewer runs (stryker.config.json).
+    const RUNS = Number(process.env.FAST_CHECK_RUNS ?? 1000);
     const groups = [ADMINS_GROUP_ID, BREAK_GLASS_GROUP_ID];
     const roles = [GLOBAL_ADMINISTRATOR, GLOBAL_READER];
     const kinds = ["member", "internalGuest", "b2bCollaborationGuest", "b2bCollaborationMember"] as const;
@@ -732,7 +734,7 @@ describe("a definite verdict never rests on a failed read (property)", () => {
         failed: fc.record({ memberships: fc.boolean(), eligibility: fc.boolean(), kind: fc.boolean(), strength: fc.boolean() }),
     });
 
-    it("holds for 1,000 random policy sets, users and read failures", function () {
+    it(`holds for ${RUNS} random policy sets, users and read failures`, function () {
         this.timeout(120_000);
         const failure = (what: string) => unknownBecause(`${what} could not be read`);
         let definiteWithFailure = 0;
@@ -774,10 +776,10 @@ describe("a definite verdict never rests on a failed read (property)", () => {
                                 }
                 return true;
             }),
-            { seed: SEED, numRuns: 1000 },
+            { seed: SEED, numRuns: RUNS },
         );
         // Guards against generators that never exercise either branch, which would make the property vacuous.
-        assert.ok(definiteWithFailure > 100, `only ${definiteWithFailure} definite verdicts with a failed read were drawn`);
-        assert.ok(unknowns > 50, `only ${unknowns} unknown verdicts were drawn`);
+        assert.ok(definiteWithFailure > RUNS / 10, `only ${definiteWithFailure} definite verdicts with a failed read were drawn`);
+        assert.ok(unknowns > RUNS / 20, `only ${unknowns} unknown verdicts were drawn`);
     });
 });
