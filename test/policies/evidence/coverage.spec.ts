@@ -185,6 +185,8 @@ describe("coverage: sign-in contexts a stack policy leaves unknown during previe
     const cases: { what: string; change: (o: Record<string, any>) => void; cause: string; note?: string }[] = [
         { what: "client app types", change: (o) => (o.conditions.clientAppTypes = UNKNOWN), cause: "the stack policy's client app types are unknown until the deployment runs" },
         { what: "one client app type", change: (o) => (o.conditions.clientAppTypes = ["browser", UNKNOWN]), cause: "the stack policy's client app types are unknown until the deployment runs", note: "requires MFA only from browsers" },
+        { what: "included platforms", change: (o) => (o.conditions.platforms = { includedPlatforms: UNKNOWN }), cause: "the stack policy's device platforms are unknown until the deployment runs" },
+        { what: "excluded platforms", change: (o) => (o.conditions.platforms = { includedPlatforms: ["all"], excludedPlatforms: [UNKNOWN] }), cause: "the stack policy's device platforms are unknown until the deployment runs" },
         { what: "included locations", change: (o) => (o.conditions.locations = { includedLocations: UNKNOWN }), cause: "the stack policy's locations are unknown until the deployment runs" },
         { what: "excluded locations", change: (o) => (o.conditions.locations = { includedLocations: ["All"], excludedLocations: [UNKNOWN] }), cause: "the stack policy's locations are unknown until the deployment runs" },
         { what: "sign-in risk levels", change: (o) => (o.conditions.signInRiskLevels = UNKNOWN), cause: "the stack policy's sign-in risk levels are unknown until the deployment runs" },
