@@ -67,6 +67,17 @@ describe("coverage: what a policy demands", () => {
         assertNotCovered(verdictOf(tenantPolicy({ grantControls: { operator: "OR", builtInControls: ["mfa"], termsOfUse: ["contoso-terms"] } })), /^'Require MFA' lets users satisfy it with terms of use contoso-terms instead of MFA$/);
     });
 
+    it("cannot decide on a stack policy that offers MFA or terms of use or a custom control named by an id unknown until the deployment runs", () => {
+        for (const change of [(o: Record<string, any>) => (o.grantControls.termsOfUses = [UNKNOWN]), (o: Record<string, any>) => (o.grantControls.customAuthenticationFactors = UNKNOWN)]) {
+            assert.deepEqual(verdictOf(stackPolicyWith(change)), {
+                kind: "unknown",
+                causes: ["the custom controls of 'Require MFA' are unknown until the deployment runs"],
+                lookedAt: [`${IN_STACK} requires MFA`],
+            });
+        }
+        assertNotCovered(verdictOf(stackPolicyWith((o) => (o.grantControls.termsOfUses = ["Contoso-Terms"]))), new RegExp(`^${literally(IN_STACK)} lets users satisfy it with terms of use contoso-terms instead of MFA$`));
+    });
+
     it("names a strength a stack policy gives by id only by that id when it allows a single factor", () => {
         const id = CUSTOM_STRENGTH_ID.toLowerCase();
         const policy = stackPolicy({ authenticationStrengthPolicyId: `/policies/authenticationStrengthPolicies/${CUSTOM_STRENGTH_ID}` });
