@@ -1,15 +1,21 @@
 import * as assert from "node:assert/strict";
 import { conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, StackReferences } from "../../../policies/evidence/conditionalAccess";
-import { CoverageVerdict, strengthRequiresMfa } from "../../../policies/evidence/coverage";
+import { conditionalAccessCoverage, CoverageVerdict, strengthRequiresMfa } from "../../../policies/evidence/coverage";
 import { BUILT_IN_AUTHENTICATION_STRENGTHS } from "../../emulator/conditionalAccess";
 import { AZURE_MANAGEMENT_APP_ID, conditionalAccessPolicy, ConditionalAccessPolicyArgs, directoryRole, group, user } from "../../fixtures/resources";
 import { StackResource, UNKNOWN } from "../../harness/stackResource";
+import { unknownBecause } from "../../../policies/evidence/truth";
 import { snapshotOf } from "../snapshots";
 import {
+    ADMINS_GROUP_ID,
     alice,
+    ALICE_ID,
     ALL_APPLICATIONS,
     assertCovered,
     assertNotCovered,
+    BOB_ID,
+    BREAK_GLASS_GROUP_ID,
+    COUNTRIES_LOCATION_ID,
     CUSTOM_STRENGTH_ID,
     GLOBAL_ADMINISTRATOR,
     GLOBAL_READER,
@@ -267,6 +273,40 @@ describe("coverage: naming the sign-in contexts left open", () => {
             causes: MEMBERSHIPS_DENIED.unknown,
             lookedAt: [`'Require MFA' may not apply to the user (${MEMBERSHIPS_DENIED.unknown[0]})`],
         });
+    });
+});
+
+describe("coverage: the policies a verdict names, and one coverage for many users", () => {
+    it("leaves a policy that neither requires MFA nor blocks out of the policies looked at", () => {
+        const deviceOnly = tenantPolicy({ displayName: "Compliant device", grantControls: { builtInControls: ["compliantDevice"] } });
+        const browsers = tenantPolicy({ displayName: "MFA in browsers", conditions: { clientAppTypes: ["browser"] } });
+        const verdict = verdictOf([deviceOnly, browsers]);
+        assert.deepEqual(verdict.kind === "not-covered" && verdict.lookedAt, ["'MFA in browsers' requires MFA only from browsers"]);
+    });
+
+    it("gives each user the verdict and message of its own facts, however many users share one coverage", () => {
+        const coverage = conditionalAccessCoverage([tenantPolicy({ users: { excludeUsers: [ALICE_ID], excludeGroups: [BREAK_GLASS_GROUP_ID, ADMINS_GROUP_ID] } })], { acceptedApplications: ALL_APPLICATIONS });
+        const inAdmins = alice({ objectId: BOB_ID, groupIds: new Set([ADMINS_GROUP_ID]), groupNames: new Map([[ADMINS_GROUP_ID, "Admins"], [BREAK_GLASS_GROUP_ID, "Break glass"]]) });
+        assert.deepEqual(coverage(alice()), { kind: "not-covered", open: "no enabled Conditional Access policy that requires MFA or blocks applies to the user", lookedAt: ["'Require MFA' excludes the user"] });
+        assert.deepEqual(coverage(inAdmins), { kind: "not-covered", open: "no enabled Conditional Access policy that requires MFA or blocks applies to the user", lookedAt: ["'Require MFA' excludes the user through group 'Admins'"] });
+        const otherCause = unknownBecause("the user's group and role memberships could not be read (HTTP 500)");
+        assert.deepEqual(causesOfUnknown(coverage(alice({ objectId: BOB_ID, groupIds: MEMBERSHIPS_DENIED }))), MEMBERSHIPS_DENIED.unknown);
+        assert.deepEqual(causesOfUnknown(coverage(alice({ objectId: BOB_ID, groupIds: otherCause }))), otherCause.unknown);
+    });
+
+    it("does not count a policy that targets authentication contexts, and says so", () => {
+        assertNotCovered(verdictOf(tenantPolicy({ applications: { includeApplications: [], includeAuthenticationContextClassReferences: ["c1"] } as never })), /^'Require MFA' targets authentication contexts, not sign-ins to applications$/);
+    });
+
+    it("does not take the application keyword None for an application", () => {
+        const none = tenantPolicy({ displayName: "Nothing", applications: { includeApplications: ["None"] } });
+        const hr = tenantPolicy({ displayName: "HR", applications: { includeApplications: [HR_APP_ID] } });
+        assertNotCovered(verdictOf([none, hr]), undefined, /^sign-ins to other applications are neither challenged nor blocked$/);
+    });
+
+    it("leaves open a named location a policy on all locations excludes", () => {
+        const location = COUNTRIES_LOCATION_ID.toLowerCase();
+        assertNotCovered(verdictOf(tenantPolicy({ conditions: { locations: { includeLocations: ["All"], excludeLocations: [COUNTRIES_LOCATION_ID] } } })), /requires MFA only from trusted locations and untrusted locations$/, new RegExp(`^sign-ins from ${location} are neither challenged nor blocked$`));
     });
 });
 
