@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, StackReferences } from "../../../policies/evidence/conditionalAccess";
+import { conditionalAccessPolicyFromGraph, conditionalAccessPolicyFromStack, isMeantToRequireMfa, StackReferences } from "../../../policies/evidence/conditionalAccess";
 import { conditionalAccessCoverage, CoverageVerdict, strengthRequiresMfa } from "../../../policies/evidence/coverage";
 import { BUILT_IN_AUTHENTICATION_STRENGTHS } from "../../emulator/conditionalAccess";
 import { AZURE_MANAGEMENT_APP_ID, conditionalAccessPolicy, ConditionalAccessPolicyArgs, directoryRole, group, user } from "../../fixtures/resources";
@@ -385,6 +385,48 @@ describe("conditionalAccessPolicyFromGraph and FromStack: conditions the pack ev
     it("does not take a stack policy for a workload identity policy while its client applications are unknown", () => {
         assert.equal(stackPolicyWith((o) => (o.conditions.clientApplications = UNKNOWN)).notForPeople, undefined);
         assert.equal(stackPolicyWith((o) => (o.conditions.clientApplications = [{ includedServicePrincipals: ["s"] }])).notForPeople, "targets workload identities, not people");
+    });
+});
+
+describe("conditionalAccessPolicyFromGraph and FromStack: ids, labels and grants", () => {
+    it("reads a Graph strength's id in lower case and keeps only the combinations that are strings", () => {
+        const policy = tenantPolicy({ grantControls: { builtInControls: [], authenticationStrength: { id: CUSTOM_STRENGTH_ID.toUpperCase(), displayName: 7, allowedCombinations: ["fido2", 5] } as never } });
+        assert.deepEqual(policy.grant?.strength, { id: CUSTOM_STRENGTH_ID.toLowerCase(), allowedCombinations: ["fido2"] });
+    });
+
+    it("names a user or application condition newer than the pack by where it sits", () => {
+        const policy = tenantPolicy({ users: { includeAgents: ["all"] } as never, applications: { includeSomethingNew: ["x"] } as never });
+        assert.deepEqual(policy.unsupportedConditions, ["user condition 'includeAgents'", "application condition 'includeSomethingNew'"]);
+    });
+
+    it("does not count MFA or a custom control from Graph, and names the control", () => {
+        assertNotCovered(verdictOf(tenantPolicy({ grantControls: { operator: "OR", builtInControls: ["mfa"], customAuthenticationFactors: ["Duo", 3] } as never })), /^'Require MFA' lets users satisfy it with duo instead of MFA$/);
+    });
+
+    it("takes only the stack's groups for group candidates and only its roles for role candidates", () => {
+        const newAdmins = group({ name: "admins", displayName: "Admins", preview: true });
+        const newGa = directoryRole({ name: "ga", displayName: "Global Administrator", preview: true });
+        const newUser = user({ name: "bob", preview: true });
+        const resource = conditionalAccessPolicy({ name: "p", includedUsers: [newUser], excludedGroups: [newAdmins], excludedRoles: [newGa], preview: true });
+        const policy = stackPolicyOf(resource, { userUrns: new Set([newUser.urn]), groupUrns: new Set([newAdmins.urn]), roleTemplateIdsByUrn: new Map([[newGa.urn, GLOBAL_ADMINISTRATOR]]) });
+        assert.deepEqual(policy.include.users.unknown?.candidates, [newUser.urn]);
+        assert.deepEqual(policy.exclude.groups.unknown?.candidates, [newAdmins.urn]);
+        assert.deepEqual(policy.exclude.roles.unknown?.candidates, [GLOBAL_ADMINISTRATOR]);
+    });
+
+    it("does not take a stack policy on service principal risk for one on people, unless that risk is unknown", () => {
+        assert.equal(stackPolicyWith((o) => (o.conditions.servicePrincipalRiskLevels = ["high"])).notForPeople, "applies to service principal risk, not to people");
+        assert.equal(stackPolicyWith((o) => (o.conditions.servicePrincipalRiskLevels = UNKNOWN)).notForPeople, undefined);
+    });
+});
+
+describe("isMeantToRequireMfa", () => {
+    it("is true for a grant that names MFA or a strength, and false for a block, other controls or no grant", () => {
+        assert.equal(isMeantToRequireMfa(tenantPolicy()), true);
+        assert.equal(isMeantToRequireMfa(tenantPolicy({ grantControls: { builtInControls: [], authenticationStrength: BUILT_IN_AUTHENTICATION_STRENGTHS.phishingResistantMfa } })), true);
+        assert.equal(isMeantToRequireMfa(tenantPolicy({ grantControls: { builtInControls: ["block"] } })), false);
+        assert.equal(isMeantToRequireMfa(tenantPolicy({ grantControls: { builtInControls: ["compliantDevice"] } })), false);
+        assert.equal(isMeantToRequireMfa(tenantPolicy({ grantControls: null })), false);
     });
 });
 
