@@ -97,6 +97,42 @@ describe("coverage: what a policy demands", () => {
     });
 });
 
+describe("coverage: grant alternatives and guest keywords", () => {
+    it("counts a multi-factor strength required together with a compliant device", () => {
+        assertCovered(verdictOf(tenantPolicy({ grantControls: { operator: "AND", builtInControls: ["compliantDevice"], authenticationStrength: BUILT_IN_AUTHENTICATION_STRENGTHS.phishingResistantMfa } })));
+    });
+
+    it("names every alternative to MFA a policy offers", () => {
+        assertNotCovered(verdictOf(tenantPolicy({ grantControls: { operator: "OR", builtInControls: ["mfa", "compliantDevice", "domainJoinedDevice"] } })), /lets users satisfy it with compliantdevice or domainjoineddevice instead of MFA$/);
+    });
+
+    it("covers an internal guest under a policy for internal guests of enumerated tenants, which an internal guest has no home tenant for", () => {
+        const policy = tenantPolicy({ users: { includeUsers: [], includeGuestsOrExternalUsers: { guestOrExternalUserTypes: "internalGuest", externalTenants: { membershipKind: "enumerated", members: ["tenant-a"] } as never } } });
+        assertCovered(verdictOf(policy, guest({ guestKind: "internalGuest" })));
+    });
+
+    it("covers an invited external member through the GuestsOrExternalUsers keyword", () => {
+        assertCovered(verdictOf(tenantPolicy({ users: { includeUsers: ["GuestsOrExternalUsers"] } }), guest({ guestKind: "b2bCollaborationMember" })));
+    });
+
+    for (const [list, what] of [
+        ["includedGroups", "included groups"],
+        ["excludedGroups", "excluded groups"],
+        ["excludedUsers", "excluded users"],
+        ["includedRoles", "included directory roles"],
+    ] as const) {
+        it(`names the ${what} a stack policy gives by a value unknown during preview`, () => {
+            const onlyThat = (o: Record<string, any>) => {
+                if (list.startsWith("included")) o.conditions.users.includedUsers = [];
+                o.conditions.users[list] = UNKNOWN;
+            };
+            const verdict = verdictOf(stackPolicyWith(onlyThat), alice({ roleTemplateIds: new Set([GLOBAL_READER]) }));
+            const cause = what.endsWith("roles") ? `the stack policy names ${what} by ids unknown until the deployment runs` : `the stack policy names its ${what} by a value unknown until the deployment runs`;
+            assert.deepEqual(verdict, { kind: "unknown", causes: [cause], lookedAt: [`${IN_STACK} may not apply to the user (${cause})`] });
+        });
+    }
+});
+
 describe("strengthRequiresMfa, letter case and spacing", () => {
     it("reads requirementsSatisfied and method names whatever their case, and trims each method", () => {
         assert.equal(strengthRequiresMfa({ requirementsSatisfied: "MFA" }), "yes");
