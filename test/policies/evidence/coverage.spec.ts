@@ -340,6 +340,15 @@ describe("coverage: the policies a verdict names, and one coverage for many user
         assertNotCovered(verdictOf([none, hr]), undefined, /^sign-ins to other applications are neither challenged nor blocked$/);
     });
 
+    it("cannot decide whether a named location another policy mentions is trusted, when only trusted locations cover it", () => {
+        const location = COUNTRIES_LOCATION_ID.toLowerCase();
+        const inTrusted = tenantPolicy({ displayName: "MFA in trusted", conditions: { locations: { includeLocations: ["AllTrusted"] } } });
+        const outsideTrusted = tenantPolicy({ displayName: "MFA outside trusted", conditions: { locations: { includeLocations: ["All"], excludeLocations: ["AllTrusted"] } } });
+        const reportOnlyBlock = tenantPolicy({ displayName: "Block countries", state: "enabledForReportingButNotEnforced", conditions: { locations: { includeLocations: [COUNTRIES_LOCATION_ID] } }, grantControls: { builtInControls: ["block"] } });
+        const verdict = verdictOf([inTrusted, outsideTrusted, reportOnlyBlock]);
+        assert.deepEqual(causesOfUnknown(verdict), [`whether named location ${location} is trusted is not read by the pack`]);
+    });
+
     it("leaves open a named location a policy on all locations excludes", () => {
         const location = COUNTRIES_LOCATION_ID.toLowerCase();
         assertNotCovered(verdictOf(tenantPolicy({ conditions: { locations: { includeLocations: ["All"], excludeLocations: [COUNTRIES_LOCATION_ID] } } })), /requires MFA only from trusted locations and untrusted locations$/, new RegExp(`^sign-ins from ${location} are neither challenged nor blocked$`));
@@ -388,7 +397,7 @@ describe("conditionalAccessPolicyFromGraph and FromStack: conditions the pack ev
 
     it("reads Graph's grant operator in any case, and OR when it is left out", () => {
         assert.equal(tenantPolicy({ grantControls: { operator: "and" as never, builtInControls: ["mfa"] } }).grant?.operator, "AND");
-        assert.equal(tenantPolicy({ grantControls: { builtInControls: ["mfa"] } as never }).grant?.operator, "OR");
+        assert.equal(conditionalAccessPolicyFromGraph({ ...graphPolicy(), grantControls: { builtInControls: ["mfa"] } }).grant?.operator, "OR");
     });
 
     it("reads a Graph guest selection without kinds as none, and enumerated tenants in lower case", () => {
@@ -408,6 +417,7 @@ describe("conditionalAccessPolicyFromGraph and FromStack: conditions the pack ev
         assert.equal(bare.grant?.operator, "AND");
         assert.equal(stackPolicyWith((o) => delete o.grantControls.operator).grant?.operator, "OR");
         assert.equal(stackPolicyWith((o) => (o.grantControls = null)).grant, null);
+        assert.equal(stackPolicyWith((o) => delete o.grantControls).grant, null);
         assert.equal(stackPolicyWith((o) => (o.grantControls.authenticationStrengthPolicyId = "")).grant?.strength, undefined);
     });
 

@@ -181,6 +181,7 @@ describe("causeFor", () => {
         assert.equal(causeFor("x", "HTTP 401: could not sign in: expired"), "x could not be read (HTTP 401: could not sign in: expired)");
         assert.equal(causeFor("x", "the proxy said no Azure credential gave a token"), "x could not be read (the proxy said no Azure credential gave a token)");
         assert.equal(causeFor("x", "the root is not a URL. Try again"), "x could not be read (the root is not a URL. Try again)");
+        assert.equal(causeFor("x", "the proxy says ARM_ENVIRONMENT is 'mars'"), "x could not be read (the proxy says ARM_ENVIRONMENT is 'mars')");
     });
 });
 
