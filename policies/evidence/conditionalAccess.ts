@@ -304,7 +304,7 @@ export function conditionalAccessPolicyFromStack(resource: StackResourceSnapshot
                               : strengthId === UNKNOWN
                                 ? { id: strengthFromDependencies(resource.propertyDependencies.grantControls ?? [], references) }
                                 : undefined,
-                      otherControls: grant === UNKNOWN ? valueList(UNKNOWN) : valueList([...strings(get(grant, "customAuthenticationFactors")), ...strings(get(grant, "termsOfUses")).map((t) => `terms of use ${t}`)]),
+                      otherControls: grant === UNKNOWN ? valueList(UNKNOWN) : stackOtherControls(get(grant, "customAuthenticationFactors"), get(grant, "termsOfUses")),
                   },
     };
 }
@@ -313,6 +313,12 @@ export function conditionalAccessPolicyFromStack(resource: StackResourceSnapshot
 function strengthFromDependencies(dependencies: readonly string[], references: StackReferences): string {
     const strengths = dependencies.filter((urn) => references.strengthUrns?.has(urn));
     return strengths.length === 1 ? stackStrengthId(strengths[0]) : "unknown";
+}
+
+/** Custom controls and terms of use by id; an id unknown during preview stays unknown, since either lets a user in without MFA. */
+function stackOtherControls(customFactors: unknown, termsOfUse: unknown): ValueList {
+    const entries = (value: unknown): unknown[] => (value === UNKNOWN ? [UNKNOWN] : Array.isArray(value) ? value : []);
+    return valueList([...entries(customFactors), ...entries(termsOfUse).map((t) => (typeof t === "string" ? `terms of use ${t}` : t))]);
 }
 
 /** Reads a list, a comma-separated flags string (`"internalGuest,b2bCollaborationGuest"`), or an unknown. */

@@ -155,11 +155,14 @@ function platformDimension(): Dimension {
         describe: (atoms) => `on ${listed(atoms)}`,
         membership(policy) {
             const { includePlatforms: include, excludePlatforms: exclude } = policy.conditions;
-            const unknown = unknownList(include, "device platforms") ?? unknownList(exclude, "device platforms");
+            // Unknown entries may narrow the included platforms, or exclude this one.
+            const includeUnknown = unknownList(include, "device platforms");
+            const excludeUnknown = unknownList(exclude, "device platforms");
             return PLATFORMS.map((atom) => {
-                const included = include.values.length === 0 || include.values.includes("all") || include.values.includes(atom);
-                const excluded = exclude.values.includes(atom);
-                return or(truthOf(included && !excluded), unknown ?? "no");
+                const included: Truth =
+                    include.values.includes("all") || include.values.includes(atom) ? "yes" : include.values.length === 0 ? (includeUnknown ?? "yes") : (includeUnknown ?? "no");
+                const excluded: Truth = exclude.values.includes(atom) ? "yes" : (excludeUnknown ?? "no");
+                return and(included, not(excluded));
             });
         },
     };
