@@ -149,7 +149,8 @@ const KNOWN = {
     stack: {
         conditions: ["users", "applications", "clientAppTypes", "platforms", "locations", "signInRiskLevels", "userRiskLevels", "insiderRiskLevels", "devices", "authenticationFlowTransferMethods", "clientApplications", "servicePrincipalRiskLevels"],
         users: ["includedUsers", "excludedUsers", "includedGroups", "excludedGroups", "includedRoles", "excludedRoles", "includedGuestsOrExternalUsers", "excludedGuestsOrExternalUsers"],
-        applications: ["includedApplications", "excludedApplications", "includedUserActions"],
+        // `filter` is read below, and named once as "an application filter".
+        applications: ["includedApplications", "excludedApplications", "includedUserActions", "filter"],
     },
 } as const;
 

@@ -412,9 +412,11 @@ describe("conditionalAccessCoverage", () => {
                 assertNotCovered(verdictOf(policy), new RegExp(`applies only under conditions the pack does not evaluate \\(.*${why.source}`));
             });
             if (stack) {
-                it(`does not count a stack policy limited to ${condition}`, () => {
+                it(`does not count a stack policy limited to ${condition}, and names it once`, () => {
                     const narrowed = withOutputs(conditionalAccessPolicy({ name: "require-mfa", displayName: "Require MFA" }), (outputs) => stack(outputs.conditions));
-                    assertNotCovered(verdictOf(stackPolicyOf(narrowed)), /applies only under conditions the pack does not evaluate/);
+                    const policy = stackPolicyOf(narrowed);
+                    assert.equal(policy.unsupportedConditions.length, 1, policy.unsupportedConditions.join("; "));
+                    assertNotCovered(verdictOf(policy), /applies only under conditions the pack does not evaluate/);
                 });
             }
         }
