@@ -171,7 +171,13 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
             });
             const verdict = coverage(facts);
             if (verdict.kind === "covered") {
-                pass(item, "conditionalAccess", `Conditional Access ${verdict.by.length > 1 ? `policies ${verdict.by.join(" and ")} together require` : `policy ${verdict.by[0]} requires`} MFA (or block access) at every sign-in`);
+                pass(
+                    item,
+                    "conditionalAccess",
+                    verdict.by.length > 1
+                        ? `Conditional Access policies ${verdict.by.join(" and ")} together require MFA for, or block, every sign-in of the user`
+                        : `Conditional Access policy ${verdict.by[0]} requires MFA for, or blocks, every sign-in of the user`,
+                );
                 continue;
             }
             // More policies can only cover more: without the tenant's, only a stack policy can pass a user.

@@ -143,8 +143,15 @@ describe("evaluateUsers", () => {
         const evidence = scriptedEvidence({ conditionalAccess: { kind: "value", value: [graphPolicy("Require MFA")] } });
         const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b", { isNew: true, objectId: undefined })], evidence, ALL_EVIDENCE);
         assert.deepEqual(verdicts.map((v) => [v.kind, v.decidedBy]), [["compliant", "conditionalAccess"], ["compliant", "conditionalAccess"]]);
-        assert.match(verdicts[0].evidence[0].detail, /'Require MFA' requires MFA/);
+        assert.equal(verdicts[0].evidence[0].detail, "Conditional Access policy 'Require MFA' requires MFA for, or blocks, every sign-in of the user");
         assert.deepEqual(evidence.asked, ["conditionalAccess"]);
+    });
+
+    it("names every policy that together covers a user when none does alone", async () => {
+        const modern = { ...graphPolicy("MFA modern clients"), conditions: { ...graphPolicy("x").conditions, clientAppTypes: ["browser", "mobileAppsAndDesktopClients"] } };
+        const legacy = { ...graphPolicy("Block legacy", { grant: { builtInControls: ["block"] } }), conditions: { ...graphPolicy("x").conditions, clientAppTypes: ["exchangeActiveSync", "other"] } };
+        const verdicts = await evaluate([inventoryUser("a")], scriptedEvidence({ conditionalAccess: { kind: "value", value: [modern, legacy] } }), ALL_EVIDENCE);
+        assert.equal(verdicts[0].evidence[0].detail, "Conditional Access policies 'MFA modern clients' and 'Block legacy' together require MFA for, or block, every sign-in of the user");
     });
 
     it("does not count a report-only policy, and says so", async () => {
