@@ -55,15 +55,13 @@ export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies
             if (inventory.users.every((user) => user.isNew || !user.objectId)) return;
             const now = dependencies.now();
             let evaluation;
+            const startedAt = Date.now();
             try {
-                const startedAt = Date.now();
-                try {
-                    evaluation = await evaluateUsers(inventory, { config, evidence: dependencies.evidence, now, deadline: now.getTime() + Math.max(0, bankMs) }, new Set(["privileged"] as const));
-                } finally {
-                    bankMs -= Date.now() - startedAt;
-                }
+                evaluation = await evaluateUsers(inventory, { config, evidence: dependencies.evidence, now, deadline: now.getTime() + Math.max(0, bankMs) }, new Set(["privileged"] as const));
             } catch {
                 return;
+            } finally {
+                bankMs -= Date.now() - startedAt;
             }
             for (const verdict of evaluation.verdicts) {
                 if (verdict.kind !== "noncompliant" || verdict.user.isNew) continue;
