@@ -1,6 +1,7 @@
+import { performance } from "node:perf_hooks";
 import { UnknownValueError } from "@pulumi/policy";
 import { MfaPolicyConfig } from "../config";
-import { MfaEvidence } from "../graph/mfaEvidence";
+import { EvidenceRequest, MfaEvidence } from "../graph/mfaEvidence";
 import { buildInventory } from "../inventory/buildInventory";
 import { copyPropertyBag } from "../inventory/propertyValues";
 import { READ_PROPERTIES, resourceKindOf } from "../inventory/resourceTypes";
@@ -22,8 +23,19 @@ export interface PrefetchDependencies {
     now: () => Date;
 }
 
-/** How long new identity resources may keep arriving before the inventory is evaluated again. */
+/** How often, at most, the stack seen so far is evaluated while resources arrive. */
 export const PREFETCH_DEBOUNCE_MS = 100;
+
+/**
+ * The share of the pack's time evaluations may take while Analyze calls arrive. The engine waits
+ * for each Analyze call, and an evaluation holds them all while it runs, so each is followed by a
+ * pause four times as long: at 10,000 users an evaluation costs about 300 ms and the stack seen
+ * so far is evaluated about once a second.
+ */
+const PREFETCH_CPU_SHARE = 0.2;
+
+/** Evaluations waiting on Graph at once; each holds an inventory of the stack seen so far. */
+const MAX_OUTSTANDING_EVALUATIONS = 3;
 
 /**
  * Gathers Graph evidence while the engine is still sending `Analyze` calls, so that `AnalyzeStack`
@@ -32,26 +44,42 @@ export const PREFETCH_DEBOUNCE_MS = 100;
  * evaluates exactly as it would without it. It asks what `AnalyzeStack` would ask of the stack
  * seen so far, profiles of outside principals included (only Graph tells a user id from a group id).
  *
- * `Analyze` sees inputs, so users the stack creates are known by name only (their object id is an
- * output); only principals whose object ids are already in the inputs (role assignments, group
- * members) are asked about per user. Nothing is ever asked about an unknown value: the inventory
- * leaves unknown ids out.
+ * `Analyze` sees inputs, so a user's object id (an output) is not among them: users are known by
+ * their user principal name, which Graph turns into object ids fifteen at a time. With those ids
+ * the role assignments and group members that name the users are the stack's, as AnalyzeStack
+ * will see them, and the questions asked here are the ones it will ask. A name no user has yet
+ * is a user the deployment creates: nothing more is asked about it. Nothing is ever asked about
+ * an unknown value: the inventory leaves unknown ids out.
  */
 export class EvidencePrefetch {
     private readonly snapshots = new Map<string, StackResourceSnapshot>();
+    /** User principal names of the users analyzed so far, by URN. */
+    private readonly principalNames = new Map<string, string>();
+    /** Names (lower-cased) not yet answered for, each with the URN of its user resource. */
+    private readonly unresolved = new Map<string, { name: string; urn: string }>();
+    /** What Graph said of each name asked (lower-cased): the user's object id, or `undefined` when no user has it. */
+    private readonly objectIdByName = new Map<string, string | undefined>();
+    /** The URN of the user resource each resolved object id (lower-cased) belongs to. */
+    private readonly urnByObjectId = new Map<string, string>();
+    /** The evidence, until AnalyzeStack starts: a prefetch still running then asks nothing more. */
+    private readonly evidence: MfaEvidence;
     private deadline?: number;
     private timer?: NodeJS.Timeout;
-    private running?: Promise<void>;
-    private rerun = false;
-    /** How long the last evaluation took: the next waits at least as long, so prefetching takes at most half the pack's time from Analyze. */
-    private lastEvaluationMs = 0;
+    /** Evaluations started and still waiting for answers: each asks only what the ones before it did not. */
+    private readonly outstanding = new Set<Promise<void>>();
+    /** Resources observed since the last evaluation started. */
+    private unevaluated = false;
+    /** The CPU the last evaluation took before it waited on Graph, which spaces the next (PREFETCH_CPU_SHARE). */
+    private lastEvaluationCpuMs = 0;
     private config?: MfaPolicyConfig;
     private stopped = false;
 
     constructor(
         private readonly dependencies: PrefetchDependencies,
         private readonly debounceMs = PREFETCH_DEBOUNCE_MS,
-    ) {}
+    ) {
+        this.evidence = untilStopped(dependencies.evidence, () => this.stopped);
+    }
 
     /** Records one analyzed resource and schedules a prefetch; returns at once and never throws. */
     observe(resource: AnalyzedResource, config: MfaPolicyConfig): void {
@@ -60,6 +88,11 @@ export class EvidencePrefetch {
             if (!kind || this.stopped) return;
             const props = copyPropertyBag(resource.props, (error) => error instanceof UnknownValueError, READ_PROPERTIES[kind]);
             this.snapshots.set(resource.urn, { urn: resource.urn, type: resource.type, name: resource.name, props, propertyDependencies: {} });
+            if (kind === "user" && typeof props.userPrincipalName === "string" && props.objectId === undefined) {
+                this.principalNames.set(resource.urn, props.userPrincipalName);
+                const key = props.userPrincipalName.toLowerCase();
+                if (!this.objectIdByName.has(key)) this.unresolved.set(key, { name: props.userPrincipalName, urn: resource.urn });
+            }
             this.config = config;
             if (this.deadline === undefined) {
                 // AnalyzeStack gives each evidence source at least this share of its budget, and starts later:
@@ -80,15 +113,14 @@ export class EvidencePrefetch {
      */
     stop(): void {
         this.stopped = true;
-        this.rerun = false;
         if (this.timer) clearTimeout(this.timer);
         this.timer = undefined;
     }
 
-    /** Resolves once no prefetch is scheduled or running (for tests and benchmarks). */
+    /** Resolves once no prefetch is scheduled or waiting for answers (for tests and benchmarks). */
     async settled(): Promise<void> {
-        while (this.timer || this.running) {
-            await (this.running ?? new Promise((resolve) => setTimeout(resolve, this.debounceMs)));
+        while (this.timer || this.outstanding.size > 0) {
+            await (this.outstanding.size > 0 ? Promise.all(this.outstanding) : new Promise((resolve) => setTimeout(resolve, this.debounceMs)));
         }
     }
 
@@ -97,27 +129,30 @@ export class EvidencePrefetch {
         // evaluations below find these questions asked rather than asking them again.
         const now = this.dependencies.now().getTime();
         const request = { cloud: config.cloud, deadline: now + (this.deadline! - now) / Math.max(1, config.acceptedEvidence.length) };
-        const { evidence } = this.dependencies;
+        const { evidence } = this;
         if (config.acceptedEvidence.includes("conditionalAccess")) evidence.conditionalAccessPolicies(request).catch(() => undefined);
         if (config.acceptedEvidence.includes("securityDefaults")) evidence.securityDefaultsEnabled(request).catch(() => undefined);
     }
 
+    /**
+     * Evaluates the stack seen so far at most every `debounceMs` while resources keep arriving (a
+     * trailing debounce would wait for the last Analyze call). An evaluation waiting on Graph does
+     * not hold the next one back: questions already asked are shared, so each asks only about
+     * what arrived since; at most MAX_OUTSTANDING_EVALUATIONS wait at once.
+     */
     private schedule(): void {
-        if (this.running) {
-            this.rerun = true;
-            return;
-        }
-        if (this.timer) clearTimeout(this.timer);
+        this.unevaluated = true;
+        if (this.timer || this.stopped || this.outstanding.size >= MAX_OUTSTANDING_EVALUATIONS) return;
         this.timer = setTimeout(() => {
             this.timer = undefined;
-            this.running = this.evaluate().finally(() => {
-                this.running = undefined;
-                if (this.rerun && !this.stopped) {
-                    this.rerun = false;
-                    this.schedule();
-                }
+            if (this.stopped) return;
+            this.unevaluated = false;
+            const evaluation = this.evaluate().finally(() => {
+                this.outstanding.delete(evaluation);
+                if (this.unevaluated) this.schedule();
             });
-        }, Math.max(this.debounceMs, this.lastEvaluationMs));
+            this.outstanding.add(evaluation);
+        }, Math.max(this.debounceMs, this.lastEvaluationCpuMs / PREFETCH_CPU_SHARE));
         // A pending prefetch must never keep the pack's process alive.
         this.timer.unref();
     }
@@ -125,15 +160,106 @@ export class EvidencePrefetch {
     private async evaluate(): Promise<void> {
         const config = this.config!;
         if (this.dependencies.now().getTime() >= this.deadline!) return;
-        const startedAt = Date.now();
         try {
-            const inventory = buildInventory([...this.snapshots.values()], this.dependencies.catalog);
-            const context = { config, evidence: this.dependencies.evidence, now: this.dependencies.now(), deadline: this.deadline };
-            await evaluateUsers(inventory, context, new Set(["non-privileged", "privileged"] as const));
+            // The resources seen before the names are resolved: one analyzed meanwhile could name a user
+            // whose name is still unresolved, and would be taken for an outsider; the next evaluation has it.
+            const seen = [...this.snapshots.values()];
+            await this.resolvePrincipalNames({ cloud: config.cloud, deadline: this.deadline! });
+            const cpuStart = performance.now();
+            const inventory = buildInventory(this.withObjectIds(seen), this.dependencies.catalog);
+            const context = { config, evidence: this.evidence, now: this.dependencies.now(), deadline: this.deadline };
+            const evaluation = evaluateUsers(inventory, context, new Set(["non-privileged", "privileged"] as const));
+            this.lastEvaluationCpuMs = performance.now() - cpuStart;
+            await evaluation;
         } catch {
             // Only the cache matters; AnalyzeStack asks again for whatever failed.
         }
-        this.lastEvaluationMs = Date.now() - startedAt;
     }
 
+    /**
+     * The stack's user with this object id, its inputs with the object id AnalyzeStack will see, or
+     * `undefined` when no user resource seen so far has it. Names not resolved yet are asked now,
+     * and waited for until the request's deadline.
+     */
+    async stackUser(objectId: string, request: EvidenceRequest): Promise<StackResourceSnapshot | undefined> {
+        if (this.stopped) return undefined;
+        let urn = this.urnByObjectId.get(objectId.toLowerCase());
+        if (urn === undefined && this.unresolved.size > 0 && Date.now() < request.deadline) {
+            await untilDeadline(this.resolvePrincipalNames(request).catch(() => undefined), request.deadline);
+            urn = this.urnByObjectId.get(objectId.toLowerCase());
+        }
+        const snapshot = urn === undefined ? undefined : this.snapshots.get(urn);
+        return snapshot && { ...snapshot, props: { ...snapshot.props, objectId } };
+    }
+
+    /** Asks Graph for the object ids of the user principal names not asked about before. */
+    private async resolvePrincipalNames(request: EvidenceRequest): Promise<void> {
+        // Names already in flight are asked again here, and share that request (MfaEvidence keeps one per name).
+        const unasked = [...this.unresolved.values()];
+        if (unasked.length === 0) return;
+        const answers = await this.evidence.userIdsByPrincipalName(unasked.map(({ name }) => name), request);
+        for (const { name, urn } of unasked) {
+            const answer = answers.get(name);
+            // A name Graph did not answer for (a failure, or no time left) stays to be asked by the next evaluation.
+            if (answer?.kind !== "value" && answer?.kind !== "not-found") continue;
+            const key = name.toLowerCase();
+            this.unresolved.delete(key);
+            this.objectIdByName.set(key, answer.kind === "value" ? answer.value : undefined);
+            if (answer.kind === "value") this.urnByObjectId.set(answer.value.toLowerCase(), urn);
+        }
+    }
+
+    /** The snapshots, each user Graph knows by name with its object id, as AnalyzeStack's outputs will carry it. */
+    private withObjectIds(snapshots: readonly StackResourceSnapshot[]): StackResourceSnapshot[] {
+        return snapshots.map((snapshot) => {
+            const name = this.principalNames.get(snapshot.urn);
+            const objectId = name === undefined ? undefined : this.objectIdByName.get(name.toLowerCase());
+            return objectId === undefined ? snapshot : { ...snapshot, props: { ...snapshot.props, objectId } };
+        });
+    }
+}
+
+/** Waits for `work`, but not past `deadline` (epoch ms). */
+async function untilDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+    try {
+        await Promise.race([work, expiry]);
+    } finally {
+        clearTimeout(timer);
+    }
+}
+
+/** Every question `MfaEvidence` answers per id (all but the two tenant-wide ones). */
+type PerIdQuestion = Exclude<keyof MfaEvidence, "conditionalAccessPolicies" | "securityDefaultsEnabled">;
+// A record, so that a question added to MfaEvidence and missing here fails to compile.
+const PER_ID_QUESTIONS = Object.keys({
+    perUserMfaStates: true,
+    mfaCapable: true,
+    memberships: true,
+    groupMemberships: true,
+    groupUsers: true,
+    userProfiles: true,
+    authenticationStrengths: true,
+    roleEligibilities: true,
+    userIdsByPrincipalName: true,
+} satisfies Record<PerIdQuestion, true>) as PerIdQuestion[];
+
+/**
+ * The evidence, answering "not asked" once `isStopped` says so instead of sending anything: an
+ * evaluation still running when AnalyzeStack starts would otherwise go on asking (a profile, then
+ * the state it leads to) next to AnalyzeStack's own questions.
+ */
+function untilStopped(evidence: MfaEvidence, isStopped: () => boolean): MfaEvidence {
+    const notAsked = { kind: "unverified", reason: "not asked: AnalyzeStack had started" } as const;
+    const guarded: Partial<Record<keyof MfaEvidence, unknown>> = {
+        conditionalAccessPolicies: (request: EvidenceRequest) => (isStopped() ? Promise.resolve(notAsked) : evidence.conditionalAccessPolicies(request)),
+        securityDefaultsEnabled: (request: EvidenceRequest) => (isStopped() ? Promise.resolve(notAsked) : evidence.securityDefaultsEnabled(request)),
+    };
+    for (const question of PER_ID_QUESTIONS) {
+        const ask = evidence[question] as (ids: readonly string[], request: EvidenceRequest) => Promise<Map<string, unknown>>;
+        guarded[question] = (ids: readonly string[], request: EvidenceRequest) =>
+            isStopped() ? Promise.resolve(new Map(ids.map((id) => [id, notAsked]))) : ask.call(evidence, ids, request);
+    }
+    return guarded as MfaEvidence;
 }

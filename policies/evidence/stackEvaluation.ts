@@ -2,7 +2,7 @@ import { PolicyResource, UnknownValueError } from "@pulumi/policy";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "../config";
 import { evaluateUsers, Rule, StackEvaluation } from "./evaluate";
 import { MfaEvidence } from "../graph/mfaEvidence";
-import { AnalyzedResource } from "./prefetch";
+import { EvidencePrefetch } from "./prefetch";
 import { buildInventory } from "../inventory/buildInventory";
 import { copyPropertyBag, UNKNOWN } from "../inventory/propertyValues";
 import { READ_PROPERTIES, resourceKindOf } from "../inventory/resourceTypes";
@@ -18,7 +18,7 @@ export interface PolicyDependencies {
     /** The settings the Analyze-time advisory last ran with, to compare with the stack rules' own. */
     analyzeTimeSettings?: { config?: MfaPolicyConfig };
     /** Records each resource `Analyze` sees, to gather evidence before `AnalyzeStack` arrives (`EvidencePrefetch`). */
-    prefetch?: { observe(resource: AnalyzedResource, config: MfaPolicyConfig): void; stop(): void };
+    prefetch?: Pick<EvidencePrefetch, "observe" | "stop" | "stackUser">;
     /** Called with every rule evaluated so far for a stack, each time one completes (CI report files). */
     onEvaluated?: (results: RuleResults) => void | Promise<void>;
 }

@@ -342,3 +342,41 @@ export async function readRoleEligibilities(runner: BatchRunner, principalIds: r
         }),
     );
 }
+
+/** What Graph says of a user principal name: the object id of the user who has it, or that nobody has it. */
+export type UserIdAnswer = Answer<string> | { kind: "not-found" };
+
+/**
+ * Graph takes at most 15 values in one `in` filter on directory objects
+ * (https://learn.microsoft.com/graph/filter-query-parameter: "the in operator … is limited to 15 expressions").
+ */
+export const PRINCIPAL_NAMES_PER_FILTER = 15;
+
+/**
+ * The object ids of the users with these user principal names, fifteen names a request
+ * (https://learn.microsoft.com/graph/api/user-list). Keys are the names as given; a name no user
+ * has is `not-found`, which for a user the stack is about to create is the expected answer.
+ */
+export async function readUserIdsByPrincipalName(runner: BatchRunner, principalNames: readonly string[]): Promise<Map<string, UserIdAnswer>> {
+    const chunks: string[][] = [];
+    for (let start = 0; start < principalNames.length; start += PRINCIPAL_NAMES_PER_FILTER) chunks.push(principalNames.slice(start, start + PRINCIPAL_NAMES_PER_FILTER));
+    const pathOf = (chunk: readonly string[]) =>
+        `/users?$filter=${encodeURIComponent(`userPrincipalName in (${chunk.map(odataString).join(",")})`)}&$select=id,userPrincipalName&$top=${PRINCIPAL_NAMES_PER_FILTER}`;
+    const answers = await readCollections(runner, chunks.map(pathOf), "users by user principal name", PERMISSIONS.users);
+    const results = new Map<string, UserIdAnswer>();
+    for (const chunk of chunks) {
+        const answer = answers.get(pathOf(chunk))!;
+        // Graph compares user principal names case-insensitively.
+        const idByName = new Map<string, string>();
+        if (answer.kind === "value") {
+            for (const row of answer.value as { id?: unknown; userPrincipalName?: unknown }[]) {
+                if (typeof row?.id === "string" && typeof row.userPrincipalName === "string") idByName.set(row.userPrincipalName.toLowerCase(), row.id);
+            }
+        }
+        for (const name of chunk) {
+            const id = idByName.get(name.toLowerCase());
+            results.set(name, answer.kind === "unverified" ? answer : id !== undefined ? { kind: "value", value: id } : { kind: "not-found" });
+        }
+    }
+    return results;
+}

@@ -17,8 +17,10 @@ import {
     readMfaCapable,
     readRoleEligibilities,
     readSecurityDefaults,
+    readUserIdsByPrincipalName,
     readUserProfiles,
     RoleEligibility,
+    UserIdAnswer,
     UserProfileAnswer,
 } from "./graphReads";
 import { PerUserMfaAnswer, readPerUserMfaStates } from "./perUserMfa";
@@ -43,6 +45,8 @@ export interface MfaEvidence {
     authenticationStrengths(ids: readonly string[], request: EvidenceRequest): Promise<Map<string, Answer<AuthenticationStrength>>>;
     /** The directory roles each user may activate through PIM, with their scope. */
     roleEligibilities(objectIds: readonly string[], request: EvidenceRequest): Promise<Map<string, Answer<RoleEligibility[]>>>;
+    /** The object id of the user with each user principal name; `not-found` when no user has it. */
+    userIdsByPrincipalName(principalNames: readonly string[], request: EvidenceRequest): Promise<Map<string, UserIdAnswer>>;
 }
 
 export interface EvidenceRequest {
@@ -146,6 +150,7 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         userProfiles: (ids, request) => perId<UserProfileAnswer>("userProfiles", "v1.0", ids, request, readUserProfiles, (reason) => ({ kind: "unverified", reason })),
         authenticationStrengths: (ids, request) => perId("authenticationStrengths", "v1.0", ids, request, readAuthenticationStrengths, unverifiedAnswer<AuthenticationStrength>),
         roleEligibilities: (ids, request) => perId("roleEligibilities", "v1.0", ids, request, readRoleEligibilities, unverifiedAnswer<RoleEligibility[]>),
+        userIdsByPrincipalName: (names, request) => perId<UserIdAnswer>("userIds", "v1.0", names, request, readUserIdsByPrincipalName, (reason) => ({ kind: "unverified", reason })),
     };
 }
 

@@ -3,6 +3,7 @@ import {
     GraphVersion,
     SELECTABLE_USER_PROPERTIES,
     userProperty,
+    userRepresentation,
 } from "./directoryObjects";
 import {
     answerAuthenticationStrengths,
@@ -15,10 +16,12 @@ import {
     answerTransitiveMembers,
     EvidenceRequest,
 } from "./evidenceApi";
+import { answerCollection } from "./odataCollection";
 import { EmulatorResponse, graphError, json } from "./responses";
 import { EmulatedTenant } from "./tenant";
 
 export { EmulatedUser, GRAPH_VERSIONS, GraphVersion, UserDirectory } from "./directoryObjects";
+import type { EmulatedUser } from "./directoryObjects";
 
 /** Where a Graph operation is answered: the tenant, the emulator's URL and the default page size. */
 export interface GraphOperationContext {
@@ -78,7 +81,7 @@ export function answerGraphOperation(
     }
 }
 
-/** `/users/{id}`, `/users/{id}/authentication/requirements` (beta) and `/users/{id}/transitiveMemberOf[/{cast}]`. */
+/** `/users` (a filtered list), `/users/{id}`, `/users/{id}/authentication/requirements` (beta) and `/users/{id}/transitiveMemberOf[/{cast}]`. */
 function answerUserOperation(
     context: GraphOperationContext,
     method: string,
@@ -86,7 +89,21 @@ function answerUserOperation(
     segments: readonly string[],
     query: URLSearchParams,
 ): EmulatorResponse {
-    if (segments.length < 2) return unknownSegment(segments[0]);
+    if (segments.length === 1) {
+        if (method !== "GET") return graphError(405, { message: `The emulator serves only GET on this resource, not ${method}.` });
+        return answerCollection(
+            { graphUrl: context.graphUrl, version, segments, query },
+            {
+                items: listedUsers(context, query.get("$filter")).map(userRepresentation),
+                contextName: "users",
+                typeName: "microsoft.graph.user",
+                selectable: SELECTABLE_USER_PROPERTIES,
+                defaultProperties: () => DEFAULT_USER_PROPERTIES[version],
+                filterable: true,
+                pageSize: context.pageSize,
+            },
+        );
+    }
     const idOrUpn = segments[1];
     const names = segments.map((segment) => segment.toLowerCase());
     const isUser = segments.length === 2;
@@ -122,6 +139,18 @@ function answerUserOperation(
     const body: Record<string, unknown> = { "@odata.context": contextUrl };
     for (const property of properties) body[property] = userProperty(user, property);
     return json(200, body);
+}
+
+/**
+ * The users a `/users` list looks at: for a filter on `userPrincipalName` alone, only those its
+ * quoted names find (the filter itself is still applied to them), so that a benchmark resolving
+ * ten thousand names does not make every request scan the whole directory.
+ */
+function listedUsers(context: GraphOperationContext, filter: string | null): EmulatedUser[] {
+    const namesOnly = filter !== null && /^\s*userPrincipalName\s+(eq|in)\s/i.test(filter) && !/\s(and|or)\s/i.test(filter.replace(/'(?:[^']|'')*'/g, "''"));
+    if (!namesOnly) return [...context.tenant.users.byId.values()];
+    const names = (filter.match(/'(?:[^']|'')*'/g) ?? []).map((literal) => literal.slice(1, -1).replace(/''/g, "'"));
+    return [...new Set(names.map((name) => context.tenant.users.find(name)).filter((user): user is EmulatedUser => user !== undefined))];
 }
 
 function unknownSegment(segment: string): EmulatorResponse {

@@ -334,6 +334,41 @@ describe("startGraphEmulator", () => {
         });
     });
 
+    describe("GET /{version}/users?$filter=userPrincipalName in (...)", () => {
+        let token: string;
+        before(async () => {
+            token = await accessToken(emulator);
+        });
+        const listed = (filter: string) => callEmulator(emulator, "GET", `/v1.0/users?$filter=${encodeURIComponent(filter)}&$select=id,userPrincipalName`, { token });
+
+        it("lists the users with those names, compared case-insensitively, and leaves out names nobody has", async () => {
+            const reply = await listed(`userPrincipalName in ('${ALICE.userPrincipalName.toUpperCase()}','nobody@contoso.example','${BOB.userPrincipalName}')`);
+
+            assert.equal(reply.status, 200);
+            assert.deepEqual(
+                reply.json().value.map((user: { id: string }) => user.id).sort(),
+                [ALICE.id, BOB.id].sort(),
+            );
+            assert.equal(reply.json()["@odata.context"], `${emulator.url}/v1.0/$metadata#users(id,userPrincipalName)`);
+        });
+
+        it("rejects more than fifteen values in one 'in', as Graph does", async () => {
+            const names = Array.from({ length: 16 }, (_, i) => `'user${i}@contoso.example'`).join(",");
+
+            const reply = await listed(`userPrincipalName in (${names})`);
+
+            assert.equal(reply.status, 400);
+            assert.match(reply.json().error.message, /Max allowed: 15/);
+        });
+
+        it("applies a filter on other properties to every user", async () => {
+            const reply = await listed(`userPrincipalName eq '${ALICE.userPrincipalName}' and accountEnabled eq false`);
+
+            assert.equal(reply.status, 200);
+            assert.deepEqual(reply.json().value, []);
+        });
+    });
+
     describe("POST /{version}/$batch", () => {
         let token: string;
         before(async () => {

@@ -116,6 +116,8 @@ function nextLink(request: CollectionRequest, offset: number): string {
     return `${request.graphUrl}/${request.version}/${path}?${parameters.join("&")}`;
 }
 
+const MAX_IN_VALUES = 15;
+
 type ItemPredicate = (item: Record<string, unknown>) => boolean;
 
 const STRING_LITERAL = String.raw`'(?:[^']|'')*'`;
@@ -137,6 +139,13 @@ function parseFilter(filter: string, spec: CollectionSpec): ItemPredicate | Emul
             return graphError(400, { code: "BadRequest", message: `Could not find a property named '${property}' on type '${spec.typeName}'.` });
         }
         const accepted = eq !== null ? [literalValue(match[2])] : (match[2].match(new RegExp(STRING_LITERAL, "g")) ?? []).map(literalValue);
+        // Directory queries take at most 15 values in one `in` (https://learn.microsoft.com/graph/filter-query-parameter).
+        if (accepted.length > MAX_IN_VALUES) {
+            return graphError(400, {
+                code: "Request_UnsupportedQuery",
+                message: `Too many child clauses specified in search filter expression containing 'OR' operators: ${accepted.length}. Max allowed: ${MAX_IN_VALUES}.`,
+            });
+        }
         predicates.push((item) => accepted.some((value) => sameValue(item[property], value)));
     }
     return (item) => predicates.every((predicate) => predicate(item));

@@ -17,10 +17,10 @@ const OVERHEAD_MS = 3_000;
 
 /**
  * The first request now goes out at the first `Analyze` (the evidence prefetch and the Analyze-time
- * advisory), and the advisory may hold `Analyze` calls for Graph up to 3 s in all before the stack
+ * advisory), and the advisory may hold `Analyze` calls for Graph up to 1 s in all before the stack
  * rules' own budget starts at `AnalyzeStack` (policies/privilegedAssignmentMfaCoverage.ts).
  */
-const ANALYZE_TIME_BANK_MS = 3_000;
+const ANALYZE_TIME_BANK_MS = 1_000;
 
 /**
  * The `$batch` that carries the per-user MFA requests. Conditional Access is read from beta too,

@@ -30,29 +30,38 @@ describe("evidence gathered while the preview runs", function () {
         return resource;
     }
 
-    it("reads tenant-wide evidence and the per-user state of principals whose object ids the inputs carry before AnalyzeStack, and not again after", async () => {
+    it("reads tenant-wide evidence and the per-user state of existing users, known by object id or by name, before AnalyzeStack, and not again after", async () => {
         const alice = inTenant(user({ name: "alice" }), "enabled");
         const bob = inTenant(user({ name: "bob" }), "disabled");
         const loner = inTenant(user({ name: "loner" }), "enabled");
+        // Created by this deployment: its name is known, its object id is not, and Graph finds no user by the name.
+        const newcomer = user({ name: "newcomer", preview: true });
         // A group of existing users carries their object ids in its inputs; `loner` is known by name only.
         const team = group({ name: "team", members: [alice, bob] });
         let beforeStack: string[] = [];
-        const run = await runPack(emulator, [stack(), alice, bob, loner, team], {
+        const run = await runPack(emulator, [stack({ preview: true }), alice, bob, loner, newcomer, team], {
             sequence: {
                 beforeAnalyzeStack: async () => {
-                    beforeStack = await urlsOnceAsked(emulator, (urls) => urls.filter((url) => url.endsWith("/authentication/requirements")).length >= 2);
+                    beforeStack = await urlsOnceAsked(emulator, (urls) => urls.filter((url) => url.endsWith("/authentication/requirements")).length >= 3);
                 },
             },
         });
         assert.ok(beforeStack.some((url) => url.includes("/identity/conditionalAccess/policies")), beforeStack.join("\n"));
         assert.ok(beforeStack.some((url) => url.includes("/policies/identitySecurityDefaultsEnforcementPolicy")), beforeStack.join("\n"));
-        assert.deepEqual(beforeStack.filter((url) => url.endsWith("/authentication/requirements")).sort(), [requirementsUrl(alice), requirementsUrl(bob)].sort());
-        // AnalyzeStack finds those answers cached and asks only about the user Analyze could not name by id.
+        // Users are known to Analyze by name: Graph turns the names into object ids, fifteen a request.
+        const nameLookups = beforeStack.filter((url) => url.startsWith("/users?")).map((url) => decodeURIComponent(url));
+        assert.ok(nameLookups.length >= 1, beforeStack.join("\n"));
+        for (const name of [alice, bob, loner, newcomer].map((u) => String(u.inputs.userPrincipalName))) {
+            assert.ok(nameLookups.some((url) => url.includes(`'${name}'`)), `${name} was not looked up:\n${nameLookups.join("\n")}`);
+        }
+        assert.deepEqual(beforeStack.filter((url) => url.endsWith("/authentication/requirements")).sort(), [requirementsUrl(alice), requirementsUrl(bob), requirementsUrl(loner)].sort());
+        // AnalyzeStack finds every answer cached; the user Graph did not find is new, and asked nothing about.
         const all = askedUrls(emulator);
         assert.deepEqual(all.filter((url) => url.endsWith("/authentication/requirements")).sort(), [requirementsUrl(alice), requirementsUrl(bob), requirementsUrl(loner)].sort());
         assert.equal(all.filter((url) => url.includes("/identity/conditionalAccess/policies")).length, 1);
         assert.equal(all.filter((url) => url.includes("/policies/identitySecurityDefaultsEnforcementPolicy")).length, 1);
-        assert.deepEqual(run.of(MFA_POLICY).map((d) => d.urn), [bob.urn]);
+        // A new user has no MFA until a tenant-wide policy covers it: the rule says so without asking Graph.
+        assert.deepEqual(run.of(MFA_POLICY).map((d) => d.urn).sort(), [bob.urn, newcomer.urn].sort());
     });
 
     it("never asks Graph about a value unknown during the preview", async () => {
@@ -69,8 +78,9 @@ describe("evidence gathered while the preview runs", function () {
                 },
             },
         });
-        // The tenant-wide reads went out at Analyze; nothing about the users or groups did.
-        assert.deepEqual(beforeStack.map((url) => url.split("?")[0]).sort(), ["/identity/conditionalAccess/policies", "/policies/identitySecurityDefaultsEnforcementPolicy"]);
+        // The tenant-wide reads went out at Analyze, and the newcomer's name (known, unlike its id) was looked up; nothing else.
+        assert.deepEqual(beforeStack.map((url) => url.split("?")[0]).sort(), ["/identity/conditionalAccess/policies", "/policies/identitySecurityDefaultsEnforcementPolicy", "/users"]);
+        assert.ok(decodeURIComponent(beforeStack.find((url) => url.startsWith("/users?"))!).includes(`'${String(newcomer.inputs.userPrincipalName)}'`));
         const all = askedUrls(emulator);
         assert.ok(all.length > 0);
         assert.deepEqual(all.filter((url) => url.includes(UNKNOWN)), []);

@@ -73,6 +73,7 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
         groupMemberships: perId("groupMemberships", undefined, unscripted),
         authenticationStrengths: perId("strengths", undefined, unscripted),
         roleEligibilities: perId("eligibilities", undefined, unscripted),
+        userIdsByPrincipalName: perId("userIds", undefined, unscripted),
         async conditionalAccessPolicies(request) {
             asked.push("conditionalAccess");
             requests.push(request);

@@ -8,15 +8,22 @@ const NOW = new Date("2026-12-01T12:00:00Z");
 const OWNER = "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** Evidence that records every question and answers "not verified", or throws when told to. */
-function recordingEvidence(fail = false): MfaEvidence & { asked: string[]; requests: EvidenceRequest[] } {
+/**
+ * Evidence that records every question and answers "not verified" (or what `script` gives for a
+ * question and id; a function is called each time), or throws when told to.
+ */
+function recordingEvidence(fail = false, script: Record<string, Record<string, unknown>> = {}): MfaEvidence & { asked: string[]; requests: EvidenceRequest[] } {
     const asked: string[] = [];
     const requests: EvidenceRequest[] = [];
     const answer = (what: string) => async (ids: readonly string[], request: EvidenceRequest) => {
         asked.push(`${what}:${[...ids].join(",")}`);
         requests.push(request);
         if (fail) throw new Error("Graph exploded");
-        return new Map(ids.map((id) => [id, { kind: "unverified", reason: "recorded" } as never]));
+        const scripted = (id: string) => {
+            const step = script[what]?.[id];
+            return typeof step === "function" ? step() : step;
+        };
+        return new Map(ids.map((id) => [id, (scripted(id) ?? { kind: "unverified", reason: "recorded" }) as never]));
     };
     const tenant = (what: string) => async (request: EvidenceRequest) => {
         asked.push(what);
@@ -35,6 +42,7 @@ function recordingEvidence(fail = false): MfaEvidence & { asked: string[]; reque
         userProfiles: answer("profiles"),
         authenticationStrengths: answer("strengths"),
         roleEligibilities: answer("eligibilities"),
+        userIdsByPrincipalName: answer("userIds"),
         conditionalAccessPolicies: tenant("conditionalAccess"),
         securityDefaultsEnabled: tenant("securityDefaults"),
     };
@@ -42,6 +50,10 @@ function recordingEvidence(fail = false): MfaEvidence & { asked: string[]; reque
 
 function ownerAssignment(name: string, principalId: string): AnalyzedResource {
     return { urn: `urn:pulumi:dev::p::azure-native:authorization:RoleAssignment::${name}`, type: "azure-native:authorization:RoleAssignment", name, props: { principalId, principalType: "User", roleDefinitionId: OWNER, scope: "/subscriptions/00000000-0000-0000-0000-000000000001" } };
+}
+
+function stackUser(name: string): AnalyzedResource {
+    return { urn: `urn:pulumi:dev::p::azuread:index/user:User::${name}`, type: "azuread:index/user:User", name, props: { userPrincipalName: `${name}@contoso.com`, accountEnabled: true } };
 }
 
 function prefetchWith(evidence: MfaEvidence): EvidencePrefetch {
@@ -88,6 +100,91 @@ describe("EvidencePrefetch", () => {
         prefetch.observe(ownerAssignment("b", "id-b"), DEFAULT_CONFIG);
         await prefetch.settled();
         assert.deepEqual(evidence.asked, ["conditionalAccess", "securityDefaults"]);
+    });
+
+    describe("users known by name", () => {
+        it("turns their names into object ids and asks about them as AnalyzeStack will, the assignments naming them the stack's own", async () => {
+            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "id-alice" } } });
+            const prefetch = prefetchWith(evidence);
+            prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
+            prefetch.observe(ownerAssignment("alice-owner", "id-alice"), DEFAULT_CONFIG);
+            await prefetch.settled();
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("userIds")), ["userIds:alice@contoso.com"]);
+            assert.ok(evidence.asked.includes("perUser:id-alice"), evidence.asked.join("\n"));
+            // A stack user is read from its inputs: Graph is not asked who the assignment's principal is.
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("profiles")), []);
+        });
+
+        it("asks nothing more about a name no user has: the deployment creates that user", async () => {
+            const evidence = recordingEvidence(false, { userIds: { "newcomer@contoso.com": { kind: "not-found" } } });
+            const prefetch = prefetchWith(evidence);
+            prefetch.observe(stackUser("newcomer"), DEFAULT_CONFIG);
+            await prefetch.settled();
+            prefetch.observe(stackUser("other"), DEFAULT_CONFIG);
+            await prefetch.settled();
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("userIds")), ["userIds:newcomer@contoso.com", "userIds:other@contoso.com"]);
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("perUser")), []);
+        });
+
+        it("asks a name again at the next evaluation when Graph gave no answer for it", async () => {
+            let calls = 0;
+            const evidence = recordingEvidence(false, {
+                userIds: { "alice@contoso.com": () => (++calls === 1 ? { kind: "unverified", reason: "HTTP 503" } : { kind: "value", value: "id-alice" }) },
+            });
+            const prefetch = prefetchWith(evidence);
+            prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
+            await prefetch.settled();
+            prefetch.observe(stackUser("bob"), DEFAULT_CONFIG);
+            await prefetch.settled();
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("userIds")), ["userIds:alice@contoso.com", "userIds:alice@contoso.com,bob@contoso.com"]);
+            assert.ok(evidence.asked.includes("perUser:id-alice"), evidence.asked.join("\n"));
+        });
+
+        it("gives the advisory the stack's user for an object id, with that id, and nothing for an id no user resource has", async () => {
+            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "ID-ALICE" } } });
+            const prefetch = prefetchWith(evidence);
+            prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
+            const request = { deadline: Date.now() + 5_000 };
+            const alice = await prefetch.stackUser("id-alice", request);
+            assert.equal(alice?.urn, stackUser("alice").urn);
+            assert.deepEqual(alice?.props, { userPrincipalName: "alice@contoso.com", accountEnabled: true, objectId: "id-alice" });
+            assert.equal(await prefetch.stackUser("id-outsider", request), undefined);
+            await prefetch.settled();
+        });
+    });
+
+    it("evaluates while resources keep arriving, rather than after the last one", async () => {
+        const evidence = recordingEvidence();
+        const prefetch = prefetchWith(evidence);
+        // Resources arrive with gaps far shorter than the 5 ms between evaluations, for 150 ms.
+        let askedBeforeLast = false;
+        const until = Date.now() + 150;
+        for (let index = 0; Date.now() < until; index++) {
+            prefetch.observe(ownerAssignment(`a${index}`, `id-${index}`), DEFAULT_CONFIG);
+            await new Promise((resolve) => setImmediate(resolve));
+            askedBeforeLast ||= evidence.asked.some((q) => q.startsWith("perUser"));
+        }
+        await prefetch.settled();
+        assert.ok(askedBeforeLast, "no evaluation ran before the last resource arrived");
+    });
+
+    it("asks nothing more once AnalyzeStack starts, even from an evaluation already waiting on Graph", async () => {
+        let release!: () => void;
+        const held = new Promise<void>((resolve) => (release = resolve));
+        const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "id-alice" } } });
+        const userIds = evidence.userIdsByPrincipalName;
+        evidence.userIdsByPrincipalName = async (names, request) => {
+            await held;
+            return userIds(names, request);
+        };
+        const prefetch = prefetchWith(evidence);
+        prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
+        prefetch.observe(ownerAssignment("alice-owner", "id-alice"), DEFAULT_CONFIG);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        prefetch.stop();
+        release();
+        await prefetch.settled();
+        assert.deepEqual(evidence.asked.filter((q) => q.startsWith("perUser") || q.startsWith("profiles")), []);
     });
 
     it("swallows every failure of the evidence it gathers", async () => {

@@ -9,6 +9,7 @@ import {
     readMemberships,
     readMfaCapable,
     readRoleEligibilities,
+    readUserIdsByPrincipalName,
     readUserProfiles,
 } from "../../../policies/graph/graphReads";
 import { graphMfaEvidence } from "../../../policies/graph/mfaEvidence";
@@ -225,6 +226,54 @@ describe("readMfaCapable", () => {
 
         assert.deepEqual(sent(), ["v1.0 /$batch 1 /reports/authenticationMethods/userRegistrationDetails?$filter=id%20eq%20'o''brien'"]);
         assert.deepEqual(answers.get("o'brien"), { kind: "value", value: true });
+    });
+});
+
+describe("readUserIdsByPrincipalName", () => {
+    const names = (count: number) => Array.from({ length: count }, (_, i) => `user${i}@contoso.com`);
+    const filterOf = (url: string) => new URL(url, "https://graph.invalid").searchParams.get("$filter") ?? "";
+    /** The recorded sub-requests are "<id> <url>". */
+    const urlsSent = (transport: FakeGraphTransport) => transport.requests.flatMap((request) => request.subRequests ?? []).map((sub) => sub.slice(sub.indexOf(" ") + 1));
+
+    it("asks fifteen names a request, the most Graph takes in one 'in', all in one batch", async () => {
+        const { runner, transport } = runnerWith({ otherwise: page([]) });
+
+        await readUserIdsByPrincipalName(runner, names(31));
+
+        const urls = urlsSent(transport);
+        assert.equal(transport.requests.length, 1);
+        assert.deepEqual(urls.map((url) => (filterOf(url).match(/'[^']*'/g) ?? []).length), [15, 15, 1]);
+        assert.match(urls[0], /^\/users\?\$filter=.*&\$select=id,userPrincipalName&\$top=15$/);
+        assert.equal(filterOf(urls[2]), "userPrincipalName in ('user30@contoso.com')");
+    });
+
+    it("gives each name the id of the user Graph lists for it, whatever its case, and not-found for a name nobody has", async () => {
+        const { runner } = runnerWith({ otherwise: page([{ id: "id-a", userPrincipalName: "alice@contoso.com" }]) });
+
+        const answers = await readUserIdsByPrincipalName(runner, ["Alice@Contoso.com", "newcomer@contoso.com"]);
+
+        assert.deepEqual(answers.get("Alice@Contoso.com"), { kind: "value", value: "id-a" });
+        assert.deepEqual(answers.get("newcomer@contoso.com"), { kind: "not-found" });
+    });
+
+    it("doubles a quote in a name and encodes a guest's '#EXT#', so neither can change the filter", async () => {
+        const { runner, transport } = runnerWith({ otherwise: page([]) });
+
+        await readUserIdsByPrincipalName(runner, ["o'brien@contoso.com", "ext_fabrikam.com#EXT#@contoso.onmicrosoft.com"]);
+
+        const [url] = urlsSent(transport);
+        assert.ok(!url.includes("#"), url);
+        assert.equal(filterOf(url), "userPrincipalName in ('o''brien@contoso.com','ext_fabrikam.com#EXT#@contoso.onmicrosoft.com')");
+    });
+
+    it("is unverified for every name of a request Graph denies, naming User.Read.All, and never not-found", async () => {
+        const { runner } = runnerWith({ otherwise: reply(403, { error: { code: "Authorization_RequestDenied" } }) });
+
+        const answers = await readUserIdsByPrincipalName(runner, ["a@contoso.com", "b@contoso.com"]);
+
+        for (const name of ["a@contoso.com", "b@contoso.com"]) {
+            assert.match(reasonOf(answers.get(name)), /HTTP 403 Authorization_RequestDenied.*User\.Read\.All/);
+        }
     });
 });
 
