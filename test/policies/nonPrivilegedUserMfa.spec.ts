@@ -185,7 +185,9 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
         assert.match(violations[0].message, /User 'newcomer@contoso.onmicrosoft.com' \(created by this deployment\) will have no MFA/);
         assert.match(violations[0].message, /Fix, once the deployment has created it: az rest/);
         assert.ok(!run.output.includes("can't run policy"), run.output);
-        assert.deepEqual(askedUrls(emulator), ["/identity/conditionalAccess/policies", "/policies/identitySecurityDefaultsEnforcementPolicy"]);
+        // Its name is known during the preview, and Graph finds no user by it; its object id is not, and nothing is asked with it.
+        const nameLookup = `/users?$filter=${encodeURIComponent("userPrincipalName in ('newcomer@contoso.onmicrosoft.com')")}&$select=id,userPrincipalName&$top=15`;
+        assert.deepEqual(askedUrls(emulator).map(decodeURIComponent), ["/identity/conditionalAccess/policies", "/policies/identitySecurityDefaultsEnforcementPolicy", decodeURIComponent(nameLookup)]);
     });
 
     it("calls no user compliant or non-compliant when Graph denies access (403), and says which permission is missing", async () => {
@@ -293,7 +295,9 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
 
     it("asks Graph in batches of 20: 5 per-user requests for a 100-user stack, after one for each tenant-wide source", async () => {
         const users = Array.from({ length: 100 }, (_, i) => inTenant(user({ name: `u${i}` }), "enabled"));
-        const run = await runPack(emulator, users);
+        // AnalyzeStack alone, as `pulumi up --skip-preview` or an engine without Analyze calls sends it: during a
+        // preview the questions go out as the resources arrive instead (test/policies/prefetch.spec.ts).
+        const run = await runPack(emulator, users, { sequence: { skipAnalyze: true } });
         assert.deepEqual(run.of(MFA_POLICY), []);
         const graphRequests = emulator.requests.filter((r) => r.endpoint === "graph" || r.endpoint === "batch");
         assert.equal(graphRequests.length, 7);
