@@ -1,6 +1,7 @@
 import { ResourceValidationPolicy, UnknownValueError } from "@pulumi/policy";
 import { mfaPolicyConfigSchema, PRIVILEGED_ASSIGNMENT_MFA_COVERAGE, PRIVILEGED_USER_MFA, readMfaPolicyConfig } from "./config";
 import { evaluateUsers } from "./evidence/evaluate";
+import { sharingInFlight } from "./graph/mfaEvidence";
 import { PolicyDependencies } from "./evidence/stackEvaluation";
 import { buildInventory } from "./inventory/buildInventory";
 import { copyPropertyBag } from "./inventory/propertyValues";
@@ -65,7 +66,8 @@ export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies
             try {
                 const stackUser = principalId === undefined ? undefined : await dependencies.prefetch?.stackUser(principalId, { cloud: config.cloud, deadline });
                 const inventory = buildInventory(stackUser ? [stackUser, assignment] : [assignment], dependencies.catalog);
-                evaluation = await evaluateUsers(inventory, { config, evidence: dependencies.evidence, now, deadline }, new Set(["privileged"] as const));
+                // Best effort: a question the prefetch already has in flight is waited for, not asked twice.
+                evaluation = await evaluateUsers(inventory, { config, evidence: sharingInFlight(dependencies.evidence), now, deadline }, new Set(["privileged"] as const));
             } catch {
                 return;
             } finally {

@@ -53,6 +53,23 @@ export interface EvidenceRequest {
     cloud?: CloudName;
     /** Epoch ms by which every answer must be in. */
     deadline: number;
+    /**
+     * Join a question in flight even when it was asked with more time, rather than ask it again:
+     * for a best-effort caller (the Analyze-time advisory) that would rather stay silent than spend
+     * the tenant's throttle budget twice. Without it, a caller gets its own answer or its own error
+     * by its deadline.
+     */
+    shareInFlight?: boolean;
+}
+
+/** The same evidence, every request marked `shareInFlight`. */
+export function sharingInFlight(evidence: MfaEvidence): MfaEvidence {
+    const shared: Record<string, unknown> = {};
+    for (const [name, ask] of Object.entries(evidence) as [keyof MfaEvidence, (...args: unknown[]) => unknown][]) {
+        // Every question takes its EvidenceRequest last.
+        shared[name] = (...args: unknown[]) => ask.apply(evidence, [...args.slice(0, -1), { ...(args.at(-1) as EvidenceRequest), shareInFlight: true }]);
+    }
+    return shared as unknown as MfaEvidence;
 }
 
 export interface GraphMfaEvidenceOptions {
@@ -75,8 +92,9 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
     // One process signs in to one tenant, so one Graph root is one budget: its runners share the throttle.
     const transports = new Map<string, { transport: GraphTransport; credential: CredentialRefreshes; throttle: ThrottleLimiter }>();
     const answers = new Map<string, Promise<unknown>>();
-    /** The deadline each cached question was asked with. */
+    /** The deadline each cached question was asked with, and the answers not yet in. */
     const askedUntil = new Map<string, number>();
+    const inFlight = new WeakSet<Promise<unknown>>();
 
     /** Asks `read` about the ids not asked before, once, and answers every id from the cache. */
     async function perId<T>(
@@ -95,9 +113,11 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
             return new Map(ids.map((id) => [id, unverified(error.message)]));
         }
         const key = (id: string) => `${connection.graphBaseUrl}|${question}|${id.toLowerCase()}`;
-        // A question in flight is joined, whoever asked it: a caller with less time (the Analyze-time
-        // advisory) waits for it until its own deadline rather than spend the tenant's throttle budget twice.
-        const toAsk = [...new Map(ids.map((id) => [key(id), id])).entries()].filter(([cacheKey]) => !answers.has(cacheKey)).map(([, id]) => id);
+        // A question still in flight for a caller with more time (an Analyze-time prefetch on other
+        // settings) is asked again: this caller must get its own answer, or its own error, by its deadline.
+        const mustAsk = (cacheKey: string) =>
+            !answers.has(cacheKey) || (!request.shareInFlight && inFlight.has(answers.get(cacheKey)!) && askedUntil.get(cacheKey)! > request.deadline);
+        const toAsk = [...new Map(ids.map((id) => [key(id), id])).entries()].filter(([cacheKey]) => mustAsk(cacheKey)).map(([, id]) => id);
         if (toAsk.length > 0) {
             let connected = transports.get(connection.graphBaseUrl);
             if (!connected) {
@@ -110,6 +130,8 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
                 const answer = asked.then((map) => map.get(id)!);
                 answers.set(key(id), answer);
                 askedUntil.set(key(id), request.deadline);
+                inFlight.add(answer);
+                answer.then(() => inFlight.delete(answer), () => inFlight.delete(answer));
                 // A failure is not an answer to keep: forget it once it is in.
                 answer.then((value) => isUnverified(value) && answers.get(key(id)) === answer && answers.delete(key(id)), () => answers.delete(key(id)));
             }

@@ -94,7 +94,7 @@ describe("graphMfaEvidence", () => {
     });
 
     it("never waits past the caller's deadline, even for a request another caller started", async () => {
-        // The request hangs: the later caller joins it, and stops waiting at its own deadline.
+        // Both hang: the later caller asks again for itself (the first caller has more time), and gets nothing either.
         const { evidence } = setUp({}, { outer: [() => new Promise(() => undefined), () => new Promise(() => undefined)] });
         void evidence.perUserMfaStates(["u1"], inOneMinute());
         const started = Date.now();

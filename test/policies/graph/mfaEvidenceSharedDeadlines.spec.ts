@@ -1,5 +1,5 @@
 import * as assert from "node:assert/strict";
-import { graphMfaEvidence } from "../../../policies/graph/mfaEvidence";
+import { graphMfaEvidence, sharingInFlight } from "../../../policies/graph/mfaEvidence";
 import { requirementsPath } from "../../../policies/graph/perUserMfa";
 import { FakeGraphTransport, mfaState, reply } from "./fakeTransport";
 
@@ -29,12 +29,12 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
         assert.equal(subRequestsSent().length, 2);
     });
 
-    it("joins a question still in flight for a caller with more time, and stops waiting at its own deadline", async () => {
+    it("asks for itself a question still in flight for a caller with more time, and answers by its own deadline", async () => {
         const transports: FakeGraphTransport[] = [];
         const evidence = graphMfaEvidence({
             env: {},
             transportFor: () => {
-                // The first request never comes back.
+                // The first request never comes back; the second is answered.
                 const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)] });
                 transports.push(transport);
                 return transport;
@@ -42,10 +42,25 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
         });
         void evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
         const started = Date.now();
-        const answer = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
+        const answer = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 2_000 });
         assert.ok(Date.now() - started < 2_000);
+        assert.deepEqual(answer.get("u1"), { kind: "state", state: "enforced" });
+        assert.equal(transports.flatMap((t) => t.requests).length, 2);
+    });
+
+    it("joins a question in flight for a caller with more time when asked to share it, and stops waiting at its own deadline", async () => {
+        const transports: FakeGraphTransport[] = [];
+        const evidence = graphMfaEvidence({
+            env: {},
+            transportFor: () => {
+                const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)] });
+                transports.push(transport);
+                return transport;
+            },
+        });
+        void evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
+        const answer = await sharingInFlight(evidence).perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
         assert.deepEqual(answer.get("u1"), { kind: "unverified", reason: "the verification time budget ran out before Graph answered" });
-        // Asked once: the caller with less time did not spend the tenant's throttle budget on it again.
         assert.equal(transports.flatMap((t) => t.requests).length, 1);
     });
 
