@@ -5,7 +5,7 @@ import { conditionalAccessMfaEnforced } from "./policies/conditionalAccessMfaEnf
 import { graphMfaEvidence } from "./policies/graph/mfaEvidence";
 import { graphRootFor, nonPrivilegedUserMfa } from "./policies/nonPrivilegedUserMfa";
 import { reportFrom } from "./policies/report/buildReport";
-import { writeReports } from "./policies/report/reportFiles";
+import { wantsReports, writeReports } from "./policies/report/reportFiles";
 import { builtInRoleCatalog } from "./policies/roles/catalog";
 import { privilegedAssignmentMfaCoverage } from "./policies/privilegedAssignmentMfaCoverage";
 import { privilegedUserMfa } from "./policies/privilegedUserMfa";
@@ -26,6 +26,8 @@ const dependencies: PolicyDependencies = {
     analyzeTimeSettings: {},
     // CI report files (ENTRA_MFA_GUARD_REPORT, GITHUB_STEP_SUMMARY), rewritten as each rule completes.
     onEvaluated: async (results) => {
+        // Building the report costs time and memory in proportion to the users: only when a file is wanted.
+        if (!wantsReports(process.env)) return;
         const report = reportFrom(results, { version, graphBaseUrl: graphRootFor(process.env, results[0]?.config.cloud), env: process.env, now: new Date() });
         const outcome = await writeReports(report, process.env, { policies, summary });
         // stdout lines after the port line reach `pulumi preview` as info diagnostics.

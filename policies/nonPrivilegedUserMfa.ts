@@ -1,9 +1,9 @@
-import { StackValidationPolicy } from "@pulumi/policy";
+import { ReportViolation, StackValidationPolicy } from "@pulumi/policy";
 import { NON_PRIVILEGED_USER_MFA, mfaPolicyConfigSchema, readMfaPolicyConfig } from "./config";
 import { cloudNamed, CloudName, CLOUDS, GRAPH_HOSTS } from "./graph/clouds";
 import { GRAPH_ENDPOINT_VARIABLE } from "./graph/connection";
 import { noncompliantMessage, reportedOn } from "./report/messages";
-import { PolicyDependencies, StackEvaluator } from "./evidence/stackEvaluation";
+import { PolicyDependencies, RuleResult, StackEvaluator } from "./evidence/stackEvaluation";
 
 /**
  * Every Entra ID user who holds no privileged role must have MFA (Conformity ActiveDirectory-002;
@@ -30,19 +30,23 @@ export function nonPrivilegedUserMfa(dependencies: PolicyDependencies, evaluator
             "or require MFA for the user through Conditional Access. A user who must not have MFA (a break-glass account) goes in the policy's `exemptions` with a reason and an expiry date.",
         ].join("\n"),
         configSchema: mfaPolicyConfigSchema,
-        validateStack: async (args, reportViolation) => {
+        // Not `async`: an async function would hold `args` (the SDK's decoded stack, and through it the
+        // whole AnalyzeStack request) while Graph answers and the SDK decodes the next policy's copy.
+        validateStack: (args, reportViolation) => {
             const config = readMfaPolicyConfig(args.getConfig<Record<string, unknown>>());
-            const { result } = await evaluator.evaluate(args.resources, "non-privileged", config);
-            // A failed evaluation is reported by the unverified-users policy; it never fails users.
-            if (!("evaluation" in result)) return;
-            const graphBaseUrl = graphRootFor(dependencies.env, config.cloud);
-            for (const verdict of result.evaluation.verdicts) {
-                if (verdict.kind === "noncompliant" && verdict.rule === "non-privileged") {
-                    reportViolation(noncompliantMessage(verdict, graphBaseUrl), reportedOn(verdict));
-                }
-            }
+            return reportNoncompliant(evaluator.evaluate(args.resources, "non-privileged", config), dependencies.env, reportViolation);
         },
     };
+}
+
+/** Reports every user the rule found without MFA; a failed evaluation is the unverified-users policy's to report, it never fails users. */
+export async function reportNoncompliant(pending: Promise<RuleResult>, env: NodeJS.ProcessEnv, reportViolation: ReportViolation): Promise<void> {
+    const { rule, result, config } = await pending;
+    if (!("evaluation" in result)) return;
+    const graphBaseUrl = graphRootFor(env, config.cloud);
+    for (const verdict of result.evaluation.verdicts) {
+        if (verdict.kind === "noncompliant" && verdict.rule === rule) reportViolation(noncompliantMessage(verdict, graphBaseUrl), reportedOn(verdict));
+    }
 }
 
 /**

@@ -1,7 +1,6 @@
 import { StackValidationPolicy } from "@pulumi/policy";
 import { NON_PRIVILEGED_USER_MFA, PRIVILEGED_USER_MFA } from "./config";
-import { graphRootFor } from "./nonPrivilegedUserMfa";
-import { noncompliantMessage, reportedOn } from "./report/messages";
+import { reportNoncompliant } from "./nonPrivilegedUserMfa";
 import { PolicyDependencies, StackEvaluator } from "./evidence/stackEvaluation";
 
 /**
@@ -28,15 +27,7 @@ export function privilegedUserMfa(dependencies: PolicyDependencies, evaluator: S
             "or turn on per-user MFA with the command in the message:",
             `az rest --method PATCH --uri 'https://graph.microsoft.com/beta/users/<object id>/authentication/requirements' --body '{"perUserMfaState":"enabled"}'`,
         ].join("\n"),
-        validateStack: async (args, reportViolation) => {
-            const { result, config } = await evaluator.evaluate(args.resources, "privileged");
-            if (!("evaluation" in result)) return;
-            const graphBaseUrl = graphRootFor(dependencies.env, config.cloud);
-            for (const verdict of result.evaluation.verdicts) {
-                if (verdict.kind === "noncompliant" && verdict.rule === "privileged") {
-                    reportViolation(noncompliantMessage(verdict, graphBaseUrl), reportedOn(verdict));
-                }
-            }
-        },
+        // Not `async`, for the reason given on entra-non-privileged-user-mfa.
+        validateStack: (args, reportViolation) => reportNoncompliant(evaluator.evaluate(args.resources, "privileged"), dependencies.env, reportViolation),
     };
 }
