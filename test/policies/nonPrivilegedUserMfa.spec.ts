@@ -13,8 +13,8 @@ import {
     storageAccount,
     user,
 } from "../fixtures/resources";
-import { StackResource } from "../harness";
-import { askedUrls, emulatorPerSuite, MFA_POLICY, PRIVILEGED_POLICY, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
+import { launchPolicyPack, preview, StackResource } from "../harness";
+import { askedUrls, emulatorPerSuite, MFA_POLICY, PACK_DIR, PRIVILEGED_POLICY, runPack, tenantUser, UNVERIFIED_POLICY } from "./packUnderTest";
 
 /** Runs through the engine protocol against the Graph emulator: the pack as `pulumi preview` runs it. */
 describe("entra-non-privileged-user-mfa, through the engine protocol", function () {
@@ -291,6 +291,20 @@ describe("entra-non-privileged-user-mfa, through the engine protocol", function 
         const reader = inTenant(user({ name: "reader" }), "disabled");
         const run = await runPack(emulator, [reader], { config: { all: "advisory" } });
         assert.deepEqual(run.of(MFA_POLICY).map((d) => d.enforcementLevel), ["advisory"]);
+    });
+
+    it("decides a second AnalyzeStack in the same process afresh, even with as many resources as the first", async () => {
+        const alice = inTenant(user({ name: "alice" }), "disabled");
+        const bob = inTenant(user({ name: "bob" }), "disabled");
+        const pack = await launchPolicyPack({ packDir: PACK_DIR, env: emulator.env() });
+        try {
+            const first = await preview(pack, [stack(), alice]);
+            const second = await pack.analyzeStack([stack(), bob]);
+            assert.deepEqual(first.stack.filter((d) => d.policyName === MFA_POLICY).map((d) => d.urn), [alice.urn]);
+            assert.deepEqual(second.filter((d) => d.policyName === MFA_POLICY).map((d) => d.urn), [bob.urn]);
+        } finally {
+            await pack.close();
+        }
     });
 
     it("asks Graph in batches of 20: 5 per-user requests for a 100-user stack, after one for each tenant-wide source", async () => {

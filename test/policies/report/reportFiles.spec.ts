@@ -15,6 +15,7 @@ import {
     renderJson,
     renderMarkdown,
     renderSarif,
+    wantsReports,
     writeReports,
 } from "../../../policies/report/reportFiles";
 import { MfaReport, ReportEntry } from "../../../policies/report/reportTypes";
@@ -392,6 +393,15 @@ describe("formatForPath", () => {
         assert.equal(formatForPath("mfa.json"), "json");
         assert.equal(formatForPath("mfa.md"), "markdown");
         assert.equal(formatForPath("mfa.txt"), undefined);
+    });
+});
+
+describe("wantsReports", () => {
+    it("is true only when ENTRA_MFA_GUARD_REPORT or GITHUB_STEP_SUMMARY names a file", () => {
+        assert.equal(wantsReports({}), false);
+        assert.equal(wantsReports({ ENTRA_MFA_GUARD_REPORT: "  ", GITHUB_STEP_SUMMARY: "" }), false);
+        assert.equal(wantsReports({ ENTRA_MFA_GUARD_REPORT: "mfa.sarif" }), true);
+        assert.equal(wantsReports({ GITHUB_STEP_SUMMARY: "/tmp/summary.md" }), true);
     });
 });
 
