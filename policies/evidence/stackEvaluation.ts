@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { PolicyResource, UnknownValueError } from "@pulumi/policy";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "../config";
 import { evaluateUsers, Rule, StackEvaluation } from "./evaluate";
@@ -43,7 +44,8 @@ interface StackMemo {
     config: MfaPolicyConfig;
     /** The stack's one time budget, shared by every rule. */
     deadline: number;
-    snapshots: StackResourceSnapshot[];
+    /** The stack's identity resources until the evaluation has read them; let go of then. */
+    snapshots?: StackResourceSnapshot[];
     /** Both rules in one pass, started by whichever rule is asked for first: one set of Graph batches serves both. */
     evaluation?: Promise<EvaluationResult>;
     byRule: Map<Rule, Promise<RuleResult>>;
@@ -135,7 +137,8 @@ export class StackEvaluator {
 
     private async evaluateBothRules(memo: StackMemo): Promise<EvaluationResult> {
         try {
-            const inventory = buildInventory(memo.snapshots, this.dependencies.catalog);
+            const inventory = buildInventory(memo.snapshots!, this.dependencies.catalog);
+            memo.snapshots = undefined;
             const context = { config: memo.config, evidence: this.dependencies.evidence, now: this.dependencies.now(), deadline: memo.deadline };
             return { evaluation: await evaluateUsers(inventory, context, BOTH_RULES) };
         } catch (error) {
@@ -165,8 +168,11 @@ export function snapshotIdentityResources(resources: readonly PolicyResource[]):
     return snapshots;
 }
 
+/** A digest of the snapshots, not the JSON itself: the memo keeps it for the whole run. */
 function fingerprintOf(snapshots: StackResourceSnapshot[]): string {
-    return JSON.stringify(snapshots, (_key, value) => (value === UNKNOWN ? "\u0000unknown" : value));
+    return createHash("sha256")
+        .update(JSON.stringify(snapshots, (_key, value) => (value === UNKNOWN ? "\u0000unknown" : value)))
+        .digest("base64");
 }
 
 function messageOf(error: unknown): string {
