@@ -246,20 +246,20 @@ const PER_ID_QUESTIONS = Object.keys({
 } satisfies Record<PerIdQuestion, true>) as PerIdQuestion[];
 
 /**
- * The evidence, answering "not asked" once `isStopped` says so instead of sending anything: an
+ * The evidence, refusing every question once `isStopped` says so instead of sending anything: an
  * evaluation still running when AnalyzeStack starts would otherwise go on asking (a profile, then
- * the state it leads to) next to AnalyzeStack's own questions.
+ * the state it leads to) next to AnalyzeStack's own questions, and go on deciding users with the
+ * CPU AnalyzeStack needs. The refusal ends the evaluation (`evaluate` catches it).
  */
 function untilStopped(evidence: MfaEvidence, isStopped: () => boolean): MfaEvidence {
-    const notAsked = { kind: "unverified", reason: "not asked: AnalyzeStack had started" } as const;
+    const stopped = () => Promise.reject(new Error("the prefetch stopped: AnalyzeStack had started"));
     const guarded: Partial<Record<keyof MfaEvidence, unknown>> = {
-        conditionalAccessPolicies: (request: EvidenceRequest) => (isStopped() ? Promise.resolve(notAsked) : evidence.conditionalAccessPolicies(request)),
-        securityDefaultsEnabled: (request: EvidenceRequest) => (isStopped() ? Promise.resolve(notAsked) : evidence.securityDefaultsEnabled(request)),
+        conditionalAccessPolicies: (request: EvidenceRequest) => (isStopped() ? stopped() : evidence.conditionalAccessPolicies(request)),
+        securityDefaultsEnabled: (request: EvidenceRequest) => (isStopped() ? stopped() : evidence.securityDefaultsEnabled(request)),
     };
     for (const question of PER_ID_QUESTIONS) {
         const ask = evidence[question] as (ids: readonly string[], request: EvidenceRequest) => Promise<Map<string, unknown>>;
-        guarded[question] = (ids: readonly string[], request: EvidenceRequest) =>
-            isStopped() ? Promise.resolve(new Map(ids.map((id) => [id, notAsked]))) : ask.call(evidence, ids, request);
+        guarded[question] = (ids: readonly string[], request: EvidenceRequest) => (isStopped() ? stopped() : ask.call(evidence, ids, request));
     }
     return guarded as MfaEvidence;
 }
