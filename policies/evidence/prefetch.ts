@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { UnknownValueError } from "@pulumi/policy";
 import { MfaPolicyConfig } from "../config";
-import { EvidenceRequest, MfaEvidence } from "../graph/mfaEvidence";
+import { EvidenceRequest, MfaEvidence, untilDeadline, wrapQuestions } from "../graph/mfaEvidence";
 import { buildInventory } from "../inventory/buildInventory";
 import { copyPropertyBag } from "../inventory/propertyValues";
 import { READ_PROPERTIES, resourceKindOf } from "../inventory/resourceTypes";
@@ -219,32 +219,6 @@ export class EvidencePrefetch {
     }
 }
 
-/** Waits for `work`, but not past `deadline` (epoch ms). */
-async function untilDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
-    try {
-        await Promise.race([work, expiry]);
-    } finally {
-        clearTimeout(timer);
-    }
-}
-
-/** Every question `MfaEvidence` answers per id (all but the two tenant-wide ones). */
-type PerIdQuestion = Exclude<keyof MfaEvidence, "conditionalAccessPolicies" | "securityDefaultsEnabled">;
-// A record, so that a question added to MfaEvidence and missing here fails to compile.
-const PER_ID_QUESTIONS = Object.keys({
-    perUserMfaStates: true,
-    mfaCapable: true,
-    memberships: true,
-    groupMemberships: true,
-    groupUsers: true,
-    userProfiles: true,
-    authenticationStrengths: true,
-    roleEligibilities: true,
-    userIdsByPrincipalName: true,
-} satisfies Record<PerIdQuestion, true>) as PerIdQuestion[];
-
 /**
  * The evidence, refusing every question once `isStopped` says so instead of sending anything: an
  * evaluation still running when AnalyzeStack starts would otherwise go on asking (a profile, then
@@ -252,14 +226,5 @@ const PER_ID_QUESTIONS = Object.keys({
  * CPU AnalyzeStack needs. The refusal ends the evaluation (`evaluate` catches it).
  */
 function untilStopped(evidence: MfaEvidence, isStopped: () => boolean): MfaEvidence {
-    const stopped = () => Promise.reject(new Error("the prefetch stopped: AnalyzeStack had started"));
-    const guarded: Partial<Record<keyof MfaEvidence, unknown>> = {
-        conditionalAccessPolicies: (request: EvidenceRequest) => (isStopped() ? stopped() : evidence.conditionalAccessPolicies(request)),
-        securityDefaultsEnabled: (request: EvidenceRequest) => (isStopped() ? stopped() : evidence.securityDefaultsEnabled(request)),
-    };
-    for (const question of PER_ID_QUESTIONS) {
-        const ask = evidence[question] as (ids: readonly string[], request: EvidenceRequest) => Promise<Map<string, unknown>>;
-        guarded[question] = (ids: readonly string[], request: EvidenceRequest) => (isStopped() ? stopped() : ask.call(evidence, ids, request));
-    }
-    return guarded as MfaEvidence;
+    return wrapQuestions(evidence, (args, ask) => (isStopped() ? Promise.reject(new Error("the prefetch stopped: AnalyzeStack had started")) : ask(...args)));
 }

@@ -62,14 +62,37 @@ export interface EvidenceRequest {
     shareInFlight?: boolean;
 }
 
+/** Every question `MfaEvidence` answers; a record, so a question added to the interface and missing here fails to compile. */
+const QUESTIONS = Object.keys({
+    perUserMfaStates: true,
+    conditionalAccessPolicies: true,
+    securityDefaultsEnabled: true,
+    mfaCapable: true,
+    memberships: true,
+    groupMemberships: true,
+    groupUsers: true,
+    userProfiles: true,
+    authenticationStrengths: true,
+    roleEligibilities: true,
+    userIdsByPrincipalName: true,
+} satisfies Record<keyof MfaEvidence, true>) as (keyof MfaEvidence)[];
+
+/**
+ * The same evidence with every question passed through `wrap`, which gets the question's own
+ * arguments (its EvidenceRequest always last) and the question to ask with them.
+ */
+export function wrapQuestions(evidence: MfaEvidence, wrap: (args: unknown[], ask: (...args: unknown[]) => Promise<unknown>) => Promise<unknown>): MfaEvidence {
+    const wrapped: Record<string, unknown> = {};
+    for (const question of QUESTIONS) {
+        const ask = (evidence[question] as (...args: unknown[]) => Promise<unknown>).bind(evidence);
+        wrapped[question] = (...args: unknown[]) => wrap(args, ask);
+    }
+    return wrapped as unknown as MfaEvidence;
+}
+
 /** The same evidence, every request marked `shareInFlight`. */
 export function sharingInFlight(evidence: MfaEvidence): MfaEvidence {
-    const shared: Record<string, unknown> = {};
-    for (const [name, ask] of Object.entries(evidence) as [keyof MfaEvidence, (...args: unknown[]) => unknown][]) {
-        // Every question takes its EvidenceRequest last.
-        shared[name] = (...args: unknown[]) => ask.apply(evidence, [...args.slice(0, -1), { ...(args.at(-1) as EvidenceRequest), shareInFlight: true }]);
-    }
-    return shared as unknown as MfaEvidence;
+    return wrapQuestions(evidence, (args, ask) => ask(...args.slice(0, -1), { ...(args.at(-1) as EvidenceRequest), shareInFlight: true }));
 }
 
 export interface GraphMfaEvidenceOptions {
@@ -177,7 +200,7 @@ function isUnverified(answer: unknown): boolean {
 }
 
 /** Waits for `work`, but not past `deadline` (epoch ms). */
-async function untilDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
+export async function untilDeadline(work: Promise<unknown>, deadline: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const expiry = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
     try {

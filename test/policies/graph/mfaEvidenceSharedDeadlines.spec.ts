@@ -20,6 +20,20 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
         return { evidence, subRequestsSent };
     }
 
+    /** Evidence whose first Graph request never comes back; later ones are answered. */
+    function firstRequestHangs() {
+        const transports: FakeGraphTransport[] = [];
+        const evidence = graphMfaEvidence({
+            env: {},
+            transportFor: () => {
+                const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)] });
+                transports.push(transport);
+                return transport;
+            },
+        });
+        return { evidence, requestsSent: () => transports.flatMap((t) => t.requests).length };
+    }
+
     it("asks again, within its own deadline, a question an earlier caller with less time gave up on", async () => {
         const { evidence, subRequestsSent } = setUp();
         const early = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
@@ -30,38 +44,21 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
     });
 
     it("asks for itself a question still in flight for a caller with more time, and answers by its own deadline", async () => {
-        const transports: FakeGraphTransport[] = [];
-        const evidence = graphMfaEvidence({
-            env: {},
-            transportFor: () => {
-                // The first request never comes back; the second is answered.
-                const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)] });
-                transports.push(transport);
-                return transport;
-            },
-        });
+        const { evidence, requestsSent } = firstRequestHangs();
         void evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
         const started = Date.now();
         const answer = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 2_000 });
         assert.ok(Date.now() - started < 2_000);
         assert.deepEqual(answer.get("u1"), { kind: "state", state: "enforced" });
-        assert.equal(transports.flatMap((t) => t.requests).length, 2);
+        assert.equal(requestsSent(), 2);
     });
 
     it("joins a question in flight for a caller with more time when asked to share it, and stops waiting at its own deadline", async () => {
-        const transports: FakeGraphTransport[] = [];
-        const evidence = graphMfaEvidence({
-            env: {},
-            transportFor: () => {
-                const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)] });
-                transports.push(transport);
-                return transport;
-            },
-        });
+        const { evidence, requestsSent } = firstRequestHangs();
         void evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
         const answer = await sharingInFlight(evidence).perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
         assert.deepEqual(answer.get("u1"), { kind: "unverified", reason: "the verification time budget ran out before Graph answered" });
-        assert.equal(transports.flatMap((t) => t.requests).length, 1);
+        assert.equal(requestsSent(), 1);
     });
 
     it("does not ask again for a caller whose deadline is no later than the one the question was asked with", async () => {
