@@ -1,6 +1,6 @@
 // The targets of issue 8 ("Graph off the critical path"), judged as ratios of one run of `npm run bench`.
 import { previewShapedBoundMs, PreviewShapedResult } from "./previewShaped";
-import { BenchResults, judgedRun, megabytes, milliseconds, seconds, TargetVerdict, throttlingFloorMs } from "./report";
+import { BenchResults, judgeColdAgainstFloor, judgedRun, judgeThrottledShare, megabytes, milliseconds, seconds, TargetVerdict } from "./report";
 import { median } from "./startTime";
 
 export const ISSUE_8_TARGETS = {
@@ -34,22 +34,8 @@ export function judgeIssue8Targets(results: BenchResults, previewShaped: readonl
         });
     }
 
-    const size10000 = results.sizes.find((s) => s.users === 10_000);
-    const cold10000 = size10000 && judgedRun(size10000);
-    const floorTarget = `10,000 users, cold: AnalyzeStack within ${ISSUE_8_TARGETS.maxRatioToThrottlingFloorAt10000}× the throttling floor`;
-    const throttledTarget = `10,000 users, cold: 429s under ${ISSUE_8_TARGETS.maxThrottledShareAt10000 * 100} % of sub-requests`;
-    if (cold10000 === undefined) {
-        notRun(floorTarget, "--sizes, --runs");
-        notRun(throttledTarget, "--sizes, --runs");
-    } else {
-        const floorMs = throttlingFloorMs(10_000, results.throttle);
-        const ratio = cold10000.analyzeStackWallMs / floorMs;
-        const sdk = size10000!.sdkFloor ? `; the SDK floor pack alone takes ${seconds(size10000!.sdkFloor.analyzeStackWallMs)} of it` : "";
-        verdicts.push({ target: floorTarget, measured: `${seconds(cold10000.analyzeStackWallMs)} = ${ratio.toFixed(2)}× of ${seconds(floorMs)}${sdk}`, met: ratio <= ISSUE_8_TARGETS.maxRatioToThrottlingFloorAt10000 });
-        const { throttled, subRequests } = cold10000.traffic;
-        const share = throttled / Math.max(1, subRequests);
-        verdicts.push({ target: throttledTarget, measured: `${throttled} of ${subRequests.toLocaleString("en-US")} = ${(share * 100).toFixed(2)} %`, met: share < ISSUE_8_TARGETS.maxThrottledShareAt10000 });
-    }
+    verdicts.push(judgeColdAgainstFloor(results, 10_000, ISSUE_8_TARGETS.maxRatioToThrottlingFloorAt10000));
+    verdicts.push(judgeThrottledShare(results, ISSUE_8_TARGETS.maxThrottledShareAt10000));
 
     const size100 = results.sizes.find((s) => s.users === 100);
     const cold100 = size100 && judgedRun(size100);
