@@ -160,7 +160,11 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
             }
         }
         const settled = new Map<string, T>();
-        const all = Promise.all(ids.map(async (id) => settled.set(id, (await answers.get(key(id))) as T)));
+        // `then`, not an `await` in a function per id: run-policy-pack turns V8's debugger on, and a
+        // promise awaited in an async function then keeps that function's frame (for async stack
+        // traces), so every cached answer kept the call that awaited it, with its ids and answers,
+        // for the rest of the run (20,000 frames at 10,000 users).
+        const all = Promise.all(ids.map((id) => answers.get(key(id))!.then((answer) => void settled.set(id, answer as T))));
         await untilDeadline(all, request.deadline);
         // A question someone asked with less time (an Analyze-time prefetch) may have given up before
         // our own deadline; its failure is already forgotten, so ask again with the time we have.

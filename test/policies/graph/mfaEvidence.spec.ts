@@ -1,4 +1,7 @@
 import * as assert from "node:assert/strict";
+import { Session } from "node:inspector";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { GraphConnection } from "../../../policies/graph/connection";
 import { graphMfaEvidence } from "../../../policies/graph/mfaEvidence";
 import { PerUserMfaAnswer, requirementsPath } from "../../../policies/graph/perUserMfa";
@@ -26,6 +29,12 @@ function setUp(env: NodeJS.ProcessEnv = {}, script: TransportScript = {}) {
 /** The sub-requests of one `$batch` as the fake records them. */
 const asked = (...objectIds: string[]) => objectIds.map((objectId, index) => `${index + 1} ${requirementsPath(objectId)}`);
 
+/** V8's full collection, for a test of what the cache lets go of (mocha runs without --expose-gc). */
+function collectGarbage(): void {
+    setFlagsFromString("--expose-gc");
+    (runInNewContext("gc") as () => void)();
+}
+
 function assertUnverified(answer: PerUserMfaAnswer | undefined, reason: RegExp): void {
     assert.ok(answer?.kind === "unverified", `expected unverified, got ${JSON.stringify(answer)}`);
     assert.match(answer.reason, reason);
@@ -48,6 +57,34 @@ describe("graphMfaEvidence", () => {
             ["u2", { kind: "state", state: "disabled" }],
             ["u3", { kind: "state", state: "enforced" }],
         ]);
+    });
+
+    it("keeps the answers for the run, not the calls that asked for them", async () => {
+        // The pack runs under run-policy-pack, which turns V8's debugger on (closure serialization):
+        // a promise awaited in an async function then keeps that function's frame alive. A cache of
+        // awaited promises kept every call that awaited them, with all its ids and answers: 20,000
+        // frames at 10,000 users, where each prefetch evaluation asks about every user seen so far.
+        const debuggerSession = new Session();
+        debuggerSession.connect();
+        debuggerSession.post("Debugger.enable");
+        try {
+            const { evidence, askedUrls } = setUp();
+            const askOnce = async () => {
+                const request = inOneMinute();
+                await evidence.perUserMfaStates(["u1", "u2"], request);
+                return new WeakRef(request);
+            };
+            const firstCall = await askOnce();
+            await new Promise(setImmediate);
+            collectGarbage();
+
+            assert.equal(firstCall.deref(), undefined, "the cache still holds the first call's request");
+            const again = await evidence.perUserMfaStates(["u1", "u2"], inOneMinute());
+            assert.deepEqual([...again.keys()], ["u1", "u2"]);
+            assert.deepEqual(askedUrls(), [[asked("u1", "u2")]], "the answers were not kept");
+        } finally {
+            debuggerSession.disconnect();
+        }
     });
 
     it("asks a user once when two calls overlap", async () => {
