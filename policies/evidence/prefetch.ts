@@ -115,6 +115,13 @@ export class EvidencePrefetch {
         this.stopped = true;
         if (this.timer) clearTimeout(this.timer);
         this.timer = undefined;
+        // Nothing reads them once stopped (`stackUser` answers `undefined`), and AnalyzeStack's own
+        // decoding is where the pack's peak memory is: let the copies of the inputs go.
+        this.snapshots.clear();
+        this.principalNames.clear();
+        this.unresolved.clear();
+        this.objectIdByName.clear();
+        this.urnByObjectId.clear();
     }
 
     /** Resolves once no prefetch is scheduled or waiting for answers (for tests and benchmarks). */
