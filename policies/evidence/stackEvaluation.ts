@@ -1,11 +1,10 @@
-import { createHash } from "node:crypto";
 import { PolicyResource, UnknownValueError } from "@pulumi/policy";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "../config";
 import { evaluateUsers, Rule, StackEvaluation } from "./evaluate";
 import { MfaEvidence } from "../graph/mfaEvidence";
 import { EvidencePrefetch } from "./prefetch";
 import { buildInventory } from "../inventory/buildInventory";
-import { copyPropertyBag, UNKNOWN } from "../inventory/propertyValues";
+import { copyPropertyBag } from "../inventory/propertyValues";
 import { READ_PROPERTIES, resourceKindOf } from "../inventory/resourceTypes";
 import { StackResourceSnapshot } from "../inventory/types";
 import { RoleCatalog } from "../roles/catalog";
@@ -37,7 +36,6 @@ export interface RuleResult {
 export type RuleResults = RuleResult[];
 
 interface StackMemo {
-    fingerprint: string;
     resourceCount: number;
     /** The policies (by what they ask for) this memo has answered: one that has not is in the same AnalyzeStack call. */
     served: Set<string>;
@@ -53,9 +51,9 @@ interface StackMemo {
 }
 
 /**
- * Evaluates a stack once, for both rules, for all the pack's policies. Each policy gets its own
- * copy of the resources from the SDK, so the evaluation is shared by a fingerprint of the identity
- * resources. The non-privileged policy owns the settings (scope, evidence, exemptions); the other
+ * Evaluates a stack once, for both rules, for all the pack's policies of one AnalyzeStack call
+ * (each gets its own copy of the resources from the SDK; the first one called is evaluated, the
+ * others read its result). The non-privileged policy owns the settings (scope, evidence, exemptions); the other
  * policies reuse them, or the defaults when that policy is disabled.
  */
 export class StackEvaluator {
@@ -78,8 +76,8 @@ export class StackEvaluator {
             result = this.run(memo, rule);
             memo.byRule.set(rule, result);
         }
-        // A promise of its own for each caller: V8 links an awaited promise to the async function
-        // awaiting it (for async stack traces), so the memo's promise, awaited directly, kept the
+        // A promise of its own for each caller: with the debugger on (run-policy-pack turns it on),
+        // V8 links an awaited promise to the async function awaiting it (for async stack traces), so the memo's promise, awaited directly, kept the
         // policy's `args` (the SDK's decoded stack and the whole AnalyzeStack request) alive for as
         // long as the memo: +140 MB retained after AnalyzeStack at 3,000 users, +200 MB peak at 10,000.
         return result.then((value) => value);
@@ -96,9 +94,10 @@ export class StackEvaluator {
         const sameSettings = (memo: StackMemo) => config === undefined || JSON.stringify(config) === JSON.stringify(memo.config);
         // The SDK calls the stack policies of one AnalyzeStack one after the other, each with its own
         // copy of the same resources; a new AnalyzeStack starts again with a policy already served.
-        // So a policy the memo has not served yet is in the same call, and is spared copying and
-        // comparing the whole stack again: at 10,000 users that grew the pack's peak memory ~150 MB
-        // over the SDK's own, right where the SDK's copy for the next policy is largest.
+        // So a policy the memo has not served yet is in the same call, and is spared copying the whole
+        // stack again: at 10,000 users that grew the pack's peak memory ~150 MB over the SDK's own,
+        // right where the SDK's copy for the next policy is largest. A new AnalyzeStack is evaluated
+        // afresh (Graph's answers are cached for the run, so that costs no requests).
         if (this.memo && !this.memo.served.has(caller) && this.memo.resourceCount === resources.length && sameSettings(this.memo)) {
             this.memo.served.add(caller);
             return this.memo;
@@ -109,14 +108,9 @@ export class StackEvaluator {
         } catch {
             return undefined;
         }
-        const fingerprint = fingerprintOf(snapshots);
-        if (this.memo?.fingerprint === fingerprint && sameSettings(this.memo)) {
-            this.memo.served.add(caller);
-            return this.memo;
-        }
         const settings = config ?? DEFAULT_CONFIG;
         const deadline = this.dependencies.now().getTime() + settings.verificationBudgetSeconds * 1000;
-        this.memo = { fingerprint, resourceCount: resources.length, served: new Set([caller]), config: settings, deadline, snapshots, byRule: new Map(), settled: [] };
+        this.memo = { resourceCount: resources.length, served: new Set([caller]), config: settings, deadline, snapshots, byRule: new Map(), settled: [] };
         return this.memo;
     }
 
@@ -166,13 +160,6 @@ export function snapshotIdentityResources(resources: readonly PolicyResource[]):
         });
     }
     return snapshots;
-}
-
-/** A digest of the snapshots, not the JSON itself: the memo keeps it for the whole run. */
-function fingerprintOf(snapshots: StackResourceSnapshot[]): string {
-    return createHash("sha256")
-        .update(JSON.stringify(snapshots, (_key, value) => (value === UNKNOWN ? "\u0000unknown" : value)))
-        .digest("base64");
 }
 
 function messageOf(error: unknown): string {
