@@ -114,10 +114,14 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
     const transportFor = options.transportFor ?? ((connection) => createGraphClientTransport(connection, () => credentialFor(connection, env)));
     // One process signs in to one tenant, so one Graph root is one budget: its runners share the throttle.
     const transports = new Map<string, { transport: GraphTransport; credential: CredentialRefreshes; throttle: ThrottleLimiter }>();
-    const answers = new Map<string, Promise<unknown>>();
-    /** The deadline each cached question was asked with, and the answers not yet in. */
-    const askedUntil = new Map<string, number>();
-    const inFlight = new WeakSet<Promise<unknown>>();
+    /** What was asked, by Graph root and question, then by lower-case id: one entry an id, not a string key each. */
+    const asked = new Map<string, Map<string, Asked>>();
+    const askedAbout = (root: string, question: string) => {
+        const scope = `${root}|${question}`;
+        let byId = asked.get(scope);
+        if (!byId) asked.set(scope, (byId = new Map()));
+        return byId;
+    };
 
     /** Asks `read` about the ids not asked before, once, and answers every id from the cache. */
     async function perId<T>(
@@ -135,12 +139,16 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
             if (!(error instanceof GraphConnectionError)) throw error;
             return new Map(ids.map((id) => [id, unverified(error.message)]));
         }
-        const key = (id: string) => `${connection.graphBaseUrl}|${question}|${id.toLowerCase()}`;
+        const byId = askedAbout(connection.graphBaseUrl, question);
         // A question still in flight for a caller with more time (an Analyze-time prefetch on other
         // settings) is asked again: this caller must get its own answer, or its own error, by its deadline.
-        const mustAsk = (cacheKey: string) =>
-            !answers.has(cacheKey) || (!request.shareInFlight && inFlight.has(answers.get(cacheKey)!) && askedUntil.get(cacheKey)! > request.deadline);
-        const toAsk = [...new Map(ids.map((id) => [key(id), id])).entries()].filter(([cacheKey]) => mustAsk(cacheKey)).map(([, id]) => id);
+        const mustAsk = (entry: Asked | undefined) =>
+            entry?.answer === undefined || (!request.shareInFlight && entry.inFlight && entry.askedUntil > request.deadline);
+        // One id per case-insensitive name, the last spelling given.
+        const unique = new Map<string, string>();
+        for (const id of ids) unique.set(id.toLowerCase(), id);
+        const toAsk: string[] = [];
+        for (const [lowerCaseId, id] of unique) if (mustAsk(byId.get(lowerCaseId))) toAsk.push(id);
         if (toAsk.length > 0) {
             let connected = transports.get(connection.graphBaseUrl);
             if (!connected) {
@@ -148,15 +156,16 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
                 transports.set(connection.graphBaseUrl, connected);
             }
             const runner = new BatchRunner(connected.transport, { ...graphOptions, version, deadline: request.deadline, credential: connected.credential, throttle: connected.throttle });
-            const asked = read(runner, toAsk);
+            const answered = read(runner, toAsk);
             for (const id of toAsk) {
-                const answer = asked.then((map) => map.get(id)!);
-                answers.set(key(id), answer);
-                askedUntil.set(key(id), request.deadline);
-                inFlight.add(answer);
-                answer.then(() => inFlight.delete(answer), () => inFlight.delete(answer));
-                // A failure is not an answer to keep: forget it once it is in.
-                answer.then((value) => isUnverified(value) && answers.get(key(id)) === answer && answers.delete(key(id)), () => answers.delete(key(id)));
+                const entry: Asked = { answer: answered.then((map) => map.get(id)!), askedUntil: request.deadline, inFlight: true };
+                byId.set(id.toLowerCase(), entry);
+                // A failure is not an answer to keep: forget it once it is in (the deadline it was asked with stays).
+                const settle = (keep: boolean) => {
+                    entry.inFlight = false;
+                    if (!keep && byId.get(id.toLowerCase()) === entry) entry.answer = undefined;
+                };
+                entry.answer!.then((value) => settle(!isUnverified(value)), () => settle(false));
             }
         }
         const settled = new Map<string, T>();
@@ -164,11 +173,14 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         // promise awaited in an async function then keeps that function's frame (for async stack
         // traces), so every cached answer kept the call that awaited it, with its ids and answers,
         // for the rest of the run (20,000 frames at 10,000 users).
-        const all = Promise.all(ids.map((id) => answers.get(key(id))!.then((answer) => void settled.set(id, answer as T))));
+        const all = Promise.all(ids.map((id) => byId.get(id.toLowerCase())!.answer!.then((answer) => void settled.set(id, answer as T))));
         await untilDeadline(all, request.deadline);
         // A question someone asked with less time (an Analyze-time prefetch) may have given up before
         // our own deadline; its failure is already forgotten, so ask again with the time we have.
-        const gaveUpEarly = ids.filter((id) => isUnverified(settled.get(id)) && (askedUntil.get(key(id)) ?? Infinity) < request.deadline && !answers.has(key(id)));
+        const gaveUpEarly = ids.filter((id) => {
+            const entry = byId.get(id.toLowerCase());
+            return isUnverified(settled.get(id)) && (entry?.askedUntil ?? Infinity) < request.deadline && entry?.answer === undefined;
+        });
         if (gaveUpEarly.length > 0 && Date.now() < request.deadline) {
             const retried = await perId(question, version, gaveUpEarly, request, read, unverified);
             // Still no answer: the first failure names the cause better than a budget that ran out on the retry.
@@ -197,6 +209,13 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         roleEligibilities: (ids, request) => perId("roleEligibilities", "v1.0", ids, request, readRoleEligibilities, unverifiedAnswer<RoleEligibility[]>),
         userIdsByPrincipalName: (names, request) => perId<UserIdAnswer>("userIds", "v1.0", names, request, readUserIdsByPrincipalName, (reason) => ({ kind: "unverified", reason })),
     };
+}
+
+/** One question about one id: its answer while kept (failures are forgotten), and the deadline it was asked with. */
+interface Asked {
+    answer?: Promise<unknown>;
+    askedUntil: number;
+    inFlight: boolean;
 }
 
 function isUnverified(answer: unknown): boolean {
