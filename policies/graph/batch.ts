@@ -147,7 +147,7 @@ export class BatchRunner {
         // The transport's own timeout covers the HTTP exchange; getting a token can hang before it.
         const limit = new Promise<never>((_, reject) =>
             (timer = setTimeout(
-                () => reject(new GraphTransportError("timeout", `no answer within ${formatMs(timeoutMs)}, waiting for a token or for Graph (time budget)`)),
+                () => reject(new GraphTransportError("timeout", `no answer within ${formatMs(timeoutMs)}, waiting for a token or for Graph (${OUT_OF_TIME})`)),
                 timeoutMs,
             )),
         );
@@ -203,16 +203,22 @@ function throttleAnswer(outcome: SubRequestOutcome, now: number): ThrottleAnswer
     return { throttled: true, retryAfterMs: parseRetryAfterMs(outcome.headers["retry-after"], now) };
 }
 
+/**
+ * Words every failure for lack of time says (the budget ended it, not Graph): a caller with more
+ * time that asks again prefers what Graph itself answered to such a failure (`graphMfaEvidence`).
+ */
+export const OUT_OF_TIME = "time budget";
+
 function throttledPastDeadline(request: PendingRequest): GraphTransportError {
     const last = request.lastOutcome;
     const lastAnswer = last === undefined ? "" : last instanceof GraphTransportError ? ` (last: ${last.message})` : ` (last answer: HTTP ${last.status})`;
-    return new GraphTransportError("timeout", `Graph throttled this app's requests until after the verification time budget runs out${lastAnswer}`);
+    return new GraphTransportError("timeout", `Graph throttled this app's requests until after the verification ${OUT_OF_TIME} runs out${lastAnswer}`);
 }
 
 function budgetSpent(request: PendingRequest): GraphTransportError {
     const last = request.lastOutcome;
     const lastAnswer = last === undefined ? "" : last instanceof GraphTransportError ? ` (last: ${last.message})` : ` (last answer: HTTP ${last.status})`;
-    return new GraphTransportError("timeout", `the verification time budget ran out before Graph answered${lastAnswer}`);
+    return new GraphTransportError("timeout", `the verification ${OUT_OF_TIME} ran out before Graph answered${lastAnswer}`);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { BatchRunner, CredentialRefreshes } from "./batch";
+import { BatchRunner, CredentialRefreshes, OUT_OF_TIME } from "./batch";
 import { CloudName } from "./clouds";
 import { GraphConnection, GraphConnectionError, resolveGraphConnection } from "./connection";
 import { credentialFor } from "./credential";
@@ -183,10 +183,13 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         });
         if (gaveUpEarly.length > 0 && Date.now() < request.deadline) {
             const retried = await perId(question, version, gaveUpEarly, request, read, unverified);
-            // Still no answer: the first failure names the cause better than a budget that ran out on the retry.
-            for (const [id, answer] of retried) if (!isUnverified(answer)) settled.set(id, answer);
+            // Graph's answer, or its own failure where the earlier caller only ran out of time; a retry
+            // that also ran out of time keeps the first failure, which may name what Graph last said.
+            for (const [id, answer] of retried) {
+                if (!isUnverified(answer) || (isOutOfTime(settled.get(id)) && !isOutOfTime(answer))) settled.set(id, answer);
+            }
         }
-        return new Map(ids.map((id) => [id, settled.get(id) ?? unverified("the verification time budget ran out before Graph answered")]));
+        return new Map(ids.map((id) => [id, settled.get(id) ?? unverified(`the verification ${OUT_OF_TIME} ran out before Graph answered`)]));
     }
 
     const unverifiedAnswer = <T>(reason: string): Answer<T> => ({ kind: "unverified", reason });
@@ -220,6 +223,10 @@ interface Asked {
 
 function isUnverified(answer: unknown): boolean {
     return (answer as { kind?: unknown } | undefined)?.kind === "unverified";
+}
+
+function isOutOfTime(answer: unknown): boolean {
+    return isUnverified(answer) && String((answer as { reason?: unknown }).reason).includes(OUT_OF_TIME);
 }
 
 /** Waits for `work`, but not past `deadline` (epoch ms). */

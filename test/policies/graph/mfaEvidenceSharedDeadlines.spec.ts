@@ -43,6 +43,26 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
         assert.equal(subRequestsSent().length, 2);
     });
 
+    it("names Graph's own failure, not the earlier caller's lack of time, when the question it asks again fails", async () => {
+        const transports: FakeGraphTransport[] = [];
+        const evidence = graphMfaEvidence({
+            env: {},
+            transportFor: () => {
+                // The first $batch never comes back; asked again, Graph refuses the read.
+                const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)], perUrl: { [requirementsPath("u1")]: [reply(403)] } });
+                transports.push(transport);
+                return transport;
+            },
+        });
+        const early = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
+        const late = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
+        const earlyAnswer = (await early).get("u1");
+        assert.ok(earlyAnswer?.kind === "unverified" && /time budget/.test(earlyAnswer.reason), JSON.stringify(earlyAnswer));
+        const lateAnswer = (await late).get("u1");
+        assert.ok(lateAnswer?.kind === "unverified" && /403/.test(lateAnswer.reason) && !/time budget/.test(lateAnswer.reason), JSON.stringify(lateAnswer));
+        assert.equal(transports.flatMap((t) => t.requests).length, 2);
+    });
+
     it("asks for itself a question still in flight for a caller with more time, and answers by its own deadline", async () => {
         const { evidence, requestsSent } = firstRequestHangs();
         void evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
