@@ -143,7 +143,7 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         // A question still in flight for a caller with more time (an Analyze-time prefetch on other
         // settings) is asked again: this caller must get its own answer, or its own error, by its deadline.
         const mustAsk = (entry: Asked | undefined) =>
-            entry?.answer === undefined || (!request.shareInFlight && entry.inFlight && entry.askedUntil > request.deadline);
+            entry === undefined || !entry.kept || (!request.shareInFlight && entry.inFlight && entry.askedUntil > request.deadline);
         // One id per case-insensitive name, the last spelling given.
         const unique = new Map<string, string>();
         for (const id of ids) unique.set(id.toLowerCase(), id);
@@ -156,30 +156,43 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
                 transports.set(connection.graphBaseUrl, connected);
             }
             const runner = new BatchRunner(connected.transport, { ...graphOptions, version, deadline: request.deadline, credential: connected.credential, throttle: connected.throttle });
-            const answered = read(runner, toAsk);
-            for (const id of toAsk) {
-                const entry: Asked = { answer: answered.then((map) => map.get(id)!), askedUntil: request.deadline, inFlight: true };
-                byId.set(id.toLowerCase(), entry);
-                // A failure is not an answer to keep: forget it once it is in (the deadline it was asked with stays).
-                const settle = (keep: boolean) => {
+            // One promise for the whole read, not one an id: each prefetch evaluation asks about every
+            // user seen so far, and answers already in are read off their entries without waiting.
+            const entries = toAsk.map((id): [string, Asked] => [id, { askedUntil: request.deadline, inFlight: true, kept: true }]);
+            const done = read(runner, toAsk).then((answers) => {
+                for (const [id, entry] of entries) {
+                    entry.value = answers.get(id);
                     entry.inFlight = false;
-                    if (!keep && byId.get(id.toLowerCase()) === entry) entry.answer = undefined;
-                };
-                entry.answer!.then((value) => settle(!isUnverified(value)), () => settle(false));
+                    // A failure is not an answer to keep: the next caller asks again (the deadline it was asked with stays).
+                    entry.kept = !isUnverified(entry.value);
+                }
+            });
+            // A read that throws fails the callers waiting on it (below); later callers ask again.
+            done.catch(() => {
+                for (const [, entry] of entries) Object.assign(entry, { inFlight: false, kept: false });
+            });
+            for (const [id, entry] of entries) {
+                entry.done = done;
+                byId.set(id.toLowerCase(), entry);
             }
         }
+        // The entries as they stand now: one asked again later by someone else is not this call's to wait for.
+        // Their reads are joined with Promise.all, never awaited one by one in an async function: the
+        // pack runs with V8's debugger on (run-policy-pack), which makes an awaited promise keep the
+        // function awaiting it, and every cached answer kept the call that last awaited it.
+        const mine = ids.map((id) => byId.get(id.toLowerCase())!);
+        const reads = new Set<Promise<void>>();
+        for (const entry of mine) if (entry.inFlight) reads.add(entry.done!);
+        if (reads.size > 0) await untilDeadline(Promise.all(reads), request.deadline);
         const settled = new Map<string, T>();
-        // `then`, not an `await` in a function per id: run-policy-pack turns V8's debugger on, and a
-        // promise awaited in an async function then keeps that function's frame (for async stack
-        // traces), so every cached answer kept the call that awaited it, with its ids and answers,
-        // for the rest of the run (20,000 frames at 10,000 users).
-        const all = Promise.all(ids.map((id) => byId.get(id.toLowerCase())!.answer!.then((answer) => void settled.set(id, answer as T))));
-        await untilDeadline(all, request.deadline);
+        mine.forEach((entry, index) => {
+            if (!entry.inFlight) settled.set(ids[index], entry.value as T);
+        });
         // A question someone asked with less time (an Analyze-time prefetch) may have given up before
         // our own deadline; its failure is already forgotten, so ask again with the time we have.
         const gaveUpEarly = ids.filter((id) => {
             const entry = byId.get(id.toLowerCase());
-            return isUnverified(settled.get(id)) && (entry?.askedUntil ?? Infinity) < request.deadline && entry?.answer === undefined;
+            return isUnverified(settled.get(id)) && entry !== undefined && entry.askedUntil < request.deadline && !entry.kept;
         });
         if (gaveUpEarly.length > 0 && Date.now() < request.deadline) {
             const retried = await perId(question, version, gaveUpEarly, request, read, unverified);
@@ -214,11 +227,15 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
     };
 }
 
-/** One question about one id: its answer while kept (failures are forgotten), and the deadline it was asked with. */
+/** One question about one id: the read it is in, its answer once in, and the deadline it was asked with. */
 interface Asked {
-    answer?: Promise<unknown>;
-    askedUntil: number;
+    /** Settles once the read is in; rejects if the read threw. */
+    done?: Promise<void>;
+    value?: unknown;
     inFlight: boolean;
+    /** False for a failure once in: it stays for the callers that waited on it, and the next caller asks again. */
+    kept: boolean;
+    askedUntil: number;
 }
 
 function isUnverified(answer: unknown): boolean {
