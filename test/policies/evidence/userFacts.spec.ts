@@ -94,6 +94,19 @@ describe("userFactsOf", () => {
         assert.deepEqual([...facts.groupNames], [["g-admins", "Admins"], ["g-tenant", "Tenant group"]]);
     });
 
+    it("keeps the roles the stack makes the user eligible for next to the tenant's", () => {
+        const facts = userFactsOf(alice({ roles: [directoryRole(GLOBAL_READER, { eligible: true })] }), EVERYTHING, {
+            memberships: { kind: "value", value: { groups: [], roleTemplateIds: [] } },
+            eligibleRoleTemplateIds: { kind: "value", value: [GLOBAL_ADMINISTRATOR.toUpperCase()] },
+        });
+        assert.deepEqual(ids(facts.eligibleRoleTemplateIds), [GLOBAL_ADMINISTRATOR, GLOBAL_READER].sort());
+    });
+
+    it("gives a user outside the stack, in no stack group, no stack resource to be matched by", () => {
+        const facts = userFactsOf(alice({ key: "objectId:aaaa-alice", urn: undefined }), NOTHING, {});
+        assert.deepEqual([...facts.stackUrns], []);
+    });
+
     it("adds the memberships of the outside groups the stack adds the user to", () => {
         const facts = userFactsOf(alice({ outsideGroupIds: ["G-OUTSIDE"] }), EVERYTHING, {
             memberships: { kind: "value", value: { groups: [], roleTemplateIds: [] } },
