@@ -305,16 +305,17 @@ describe("evaluateUsers", () => {
         assert.deepEqual((await evaluate(users, evidence, { ...perUserOnly, includeGuests: false, includeDisabledAccounts: true })).map((v) => v.kind), ["out-of-scope", "noncompliant"]);
     });
 
-    it("exempts by UPN or object id, case-insensitively, until the end of the expiry day", async () => {
+    it("exempts by UPN or object id, case-insensitively and whatever blanks surround it, until the end of the expiry day", async () => {
         const evidence = scriptedEvidence({ perUser: { "id-b": { kind: "state", state: "disabled" } } });
         const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b")], evidence, {
             acceptedEvidence: ["perUserMfa"],
             exemptions: [
-                { user: "A@CONTOSO.COM", reason: "break glass" },
+                { user: " A@CONTOSO.COM ", reason: "break glass" },
                 { user: "id-b", reason: "migration", expires: "2026-11-23" },
             ],
         });
         assert.deepEqual(verdicts.map((v) => v.kind), ["exempt", "noncompliant"]);
+        assert.ok(!("expiredExemption" in verdicts[0]), "an exemption still running is shown as expired");
         assert.equal(verdicts[1].expiredExemption?.reason, "migration");
     });
 });
