@@ -1,7 +1,7 @@
 import * as assert from "node:assert/strict";
 import { graphMfaEvidence, sharingInFlight } from "../../../policies/graph/mfaEvidence";
 import { requirementsPath } from "../../../policies/graph/perUserMfa";
-import { FakeGraphTransport, mfaState, reply } from "./fakeTransport";
+import { ANSWER_EACH, BatchStep, FakeGraphTransport, mfaState, reply, TransportScript } from "./fakeTransport";
 
 /** An Analyze-time prefetch asks with a shorter deadline than AnalyzeStack; sharing its request must not cost AnalyzeStack an answer. */
 describe("graphMfaEvidence, callers with different deadlines", () => {
@@ -61,6 +61,42 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
         const lateAnswer = (await late).get("u1");
         assert.ok(lateAnswer?.kind === "unverified" && /403/.test(lateAnswer.reason) && !/time budget/.test(lateAnswer.reason), JSON.stringify(lateAnswer));
         assert.equal(transports.flatMap((t) => t.requests).length, 2);
+    });
+
+    /** Evidence whose `$batch`es follow `outer` in order (ANSWER_EACH answers from `perUrl`), recording every request. */
+    function scripted(outer: BatchStep[], perUrl: TransportScript["perUrl"] = {}) {
+        const transports: FakeGraphTransport[] = [];
+        const evidence = graphMfaEvidence({
+            env: {},
+            transportFor: () => {
+                const transport = new FakeGraphTransport({ outer, perUrl });
+                transports.push(transport);
+                return transport;
+            },
+        });
+        return { evidence, requestsSent: () => transports.flatMap((t) => t.requests).length };
+    }
+    const hangs: BatchStep = () => new Promise(() => undefined);
+
+    it("keeps Graph's own failure when the question it asks again only runs out of time", async () => {
+        // The early caller gets Graph's 503 (no time left to retry it); asked again, Graph does not answer in time.
+        const { evidence, requestsSent } = scripted([ANSWER_EACH, hangs], { [requirementsPath("u1")]: [reply(503)] });
+        const early = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
+        const late = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 700 });
+        const earlyAnswer = (await early).get("u1");
+        assert.ok(earlyAnswer?.kind === "unverified" && /503/.test(earlyAnswer.reason), JSON.stringify(earlyAnswer));
+        assert.deepEqual((await late).get("u1"), earlyAnswer);
+        assert.equal(requestsSent(), 2);
+    });
+
+    it("keeps the first lack of time, not the second, when both ran out of time", async () => {
+        const { evidence, requestsSent } = scripted([hangs, hangs]);
+        const early = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
+        const late = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 700 });
+        const earlyAnswer = (await early).get("u1");
+        assert.ok(earlyAnswer?.kind === "unverified" && /time budget/.test(earlyAnswer.reason), JSON.stringify(earlyAnswer));
+        assert.deepEqual((await late).get("u1"), earlyAnswer);
+        assert.equal(requestsSent(), 2);
     });
 
     it("asks for itself a question still in flight for a caller with more time, and answers by its own deadline", async () => {
