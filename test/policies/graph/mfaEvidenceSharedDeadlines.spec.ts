@@ -20,50 +20,7 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
         return { evidence, subRequestsSent };
     }
 
-    /** Evidence whose first Graph request never comes back; later ones are answered. */
-    function firstRequestHangs() {
-        const transports: FakeGraphTransport[] = [];
-        const evidence = graphMfaEvidence({
-            env: {},
-            transportFor: () => {
-                const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)] });
-                transports.push(transport);
-                return transport;
-            },
-        });
-        return { evidence, requestsSent: () => transports.flatMap((t) => t.requests).length };
-    }
-
-    it("asks again, within its own deadline, a question an earlier caller with less time gave up on", async () => {
-        const { evidence, subRequestsSent } = setUp();
-        const early = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
-        const late = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
-        assert.equal((await early).get("u1")?.kind, "unverified");
-        assert.deepEqual((await late).get("u1"), { kind: "state", state: "enabled" });
-        assert.equal(subRequestsSent().length, 2);
-    });
-
-    it("names Graph's own failure, not the earlier caller's lack of time, when the question it asks again fails", async () => {
-        const transports: FakeGraphTransport[] = [];
-        const evidence = graphMfaEvidence({
-            env: {},
-            transportFor: () => {
-                // The first $batch never comes back; asked again, Graph refuses the read.
-                const transport = new FakeGraphTransport({ outer: [() => new Promise(() => undefined)], perUrl: { [requirementsPath("u1")]: [reply(403)] } });
-                transports.push(transport);
-                return transport;
-            },
-        });
-        const early = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
-        const late = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
-        const earlyAnswer = (await early).get("u1");
-        assert.ok(earlyAnswer?.kind === "unverified" && /time budget/.test(earlyAnswer.reason), JSON.stringify(earlyAnswer));
-        const lateAnswer = (await late).get("u1");
-        assert.ok(lateAnswer?.kind === "unverified" && /403/.test(lateAnswer.reason) && !/time budget/.test(lateAnswer.reason), JSON.stringify(lateAnswer));
-        assert.equal(transports.flatMap((t) => t.requests).length, 2);
-    });
-
-    /** Evidence whose `$batch`es follow `outer` in order (ANSWER_EACH answers from `perUrl`), recording every request. */
+    /** Evidence whose `$batch`es follow `outer` in order, then are answered from `perUrl` (ANSWER_EACH); counts requests. */
     function scripted(outer: BatchStep[], perUrl: TransportScript["perUrl"] = {}) {
         const transports: FakeGraphTransport[] = [];
         const evidence = graphMfaEvidence({
@@ -77,6 +34,27 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
         return { evidence, requestsSent: () => transports.flatMap((t) => t.requests).length };
     }
     const hangs: BatchStep = () => new Promise(() => undefined);
+
+    it("asks again, within its own deadline, a question an earlier caller with less time gave up on", async () => {
+        const { evidence, subRequestsSent } = setUp();
+        const early = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
+        const late = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
+        assert.equal((await early).get("u1")?.kind, "unverified");
+        assert.deepEqual((await late).get("u1"), { kind: "state", state: "enabled" });
+        assert.equal(subRequestsSent().length, 2);
+    });
+
+    it("names Graph's own failure, not the earlier caller's lack of time, when the question it asks again fails", async () => {
+        // The first $batch never comes back; asked again, Graph refuses the read.
+        const { evidence, requestsSent } = scripted([hangs], { [requirementsPath("u1")]: [reply(403)] });
+        const early = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
+        const late = evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
+        const earlyAnswer = (await early).get("u1");
+        assert.ok(earlyAnswer?.kind === "unverified" && /time budget/.test(earlyAnswer.reason), JSON.stringify(earlyAnswer));
+        const lateAnswer = (await late).get("u1");
+        assert.ok(lateAnswer?.kind === "unverified" && /403/.test(lateAnswer.reason) && !/time budget/.test(lateAnswer.reason), JSON.stringify(lateAnswer));
+        assert.equal(requestsSent(), 2);
+    });
 
     it("keeps Graph's own failure when the question it asks again only runs out of time", async () => {
         // The early caller gets Graph's 503 (no time left to retry it); asked again, Graph does not answer in time.
@@ -100,7 +78,7 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
     });
 
     it("asks for itself a question still in flight for a caller with more time, and answers by its own deadline", async () => {
-        const { evidence, requestsSent } = firstRequestHangs();
+        const { evidence, requestsSent } = scripted([hangs]);
         void evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
         const started = Date.now();
         const answer = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 2_000 });
@@ -110,7 +88,7 @@ describe("graphMfaEvidence, callers with different deadlines", () => {
     });
 
     it("joins a question in flight for a caller with more time when asked to share it, and stops waiting at its own deadline", async () => {
-        const { evidence, requestsSent } = firstRequestHangs();
+        const { evidence, requestsSent } = scripted([hangs]);
         void evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 60_000 });
         const answer = await sharingInFlight(evidence).perUserMfaStates(["u1"], { deadline: Date.now() + 300 });
         assert.deepEqual(answer.get("u1"), { kind: "unverified", reason: "the verification time budget ran out before Graph answered" });
