@@ -168,17 +168,17 @@ export function renderGithubSummary(report: MfaReport): string {
     return lines.join("\n");
 }
 
+/** Whether the environment asks for any report file: without one, no report needs building. */
+export function wantsReports(env: NodeJS.ProcessEnv = process.env): boolean {
+    return Boolean(env[REPORT_FILE_VARIABLE]?.trim() || env[GITHUB_STEP_SUMMARY_VARIABLE]?.trim());
+}
+
 /**
  * Writes the report where the environment asks: the file named by `ENTRA_MFA_GUARD_REPORT` (format
  * by extension, parent folders created; a relative path resolves against the pack's working
  * directory, which the engine sets to the pack's folder, so CI should pass an absolute path), and
  * a summary appended to `GITHUB_STEP_SUMMARY`. Never throws: failures come back in `errors`.
  */
-/** Whether the environment asks for any report file: without one, no report needs building. */
-export function wantsReports(env: NodeJS.ProcessEnv = process.env): boolean {
-    return Boolean(env[REPORT_FILE_VARIABLE]?.trim() || env[GITHUB_STEP_SUMMARY_VARIABLE]?.trim());
-}
-
 export async function writeReports(report: MfaReport, env: NodeJS.ProcessEnv = process.env, options: ReportFileOptions = {}): Promise<ReportWriteOutcome> {
     const outcome: ReportWriteOutcome = { written: [], errors: [] };
     const reportPath = env[REPORT_FILE_VARIABLE]?.trim();
