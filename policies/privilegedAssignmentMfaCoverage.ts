@@ -35,6 +35,8 @@ const ASSIGNMENT_KINDS: ReadonlySet<ResourceKind> = new Set<ResourceKind>([
  */
 export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies): ResourceValidationPolicy {
     let bankMs = ANALYZE_TIME_BANK_MS;
+    // Best effort: a question the prefetch already has in flight is waited for, not asked twice.
+    const evidence = sharingInFlight(dependencies.evidence);
     return {
         name: PRIVILEGED_ASSIGNMENT_MFA_COVERAGE,
         displayName: "Privileged role assignments go to users with MFA",
@@ -66,8 +68,7 @@ export function privilegedAssignmentMfaCoverage(dependencies: PolicyDependencies
             try {
                 const stackUser = principalId === undefined ? undefined : await dependencies.prefetch?.stackUser(principalId, { cloud: config.cloud, deadline });
                 const inventory = buildInventory(stackUser ? [stackUser, assignment] : [assignment], dependencies.catalog);
-                // Best effort: a question the prefetch already has in flight is waited for, not asked twice.
-                evaluation = await evaluateUsers(inventory, { config, evidence: sharingInFlight(dependencies.evidence), now, deadline }, new Set(["privileged"] as const));
+                evaluation = await evaluateUsers(inventory, { config, evidence, now, deadline }, new Set(["privileged"] as const));
             } catch {
                 return;
             } finally {

@@ -191,8 +191,9 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         // A question someone asked with less time (an Analyze-time prefetch) may have given up before
         // our own deadline; its failure is already forgotten, so ask again with the time we have.
         const gaveUpEarly = ids.filter((id) => {
+            if (!isUnverified(settled.get(id))) return false;
             const entry = byId.get(id.toLowerCase());
-            return isUnverified(settled.get(id)) && entry !== undefined && entry.askedUntil < request.deadline && !entry.kept;
+            return entry !== undefined && entry.askedUntil < request.deadline && !entry.kept;
         });
         if (gaveUpEarly.length > 0 && Date.now() < request.deadline) {
             const retried = await perId(question, version, gaveUpEarly, request, read, unverified);
