@@ -63,15 +63,18 @@ export interface SizeResult {
     sdkFloor?: { stackPolicies: number; analyzeStackWallMs: number; peakRssBytes: number };
 }
 
+/** The inventory-only runs; each figure is the mean over the runs (see `cpuMsPerRun`). */
 export interface InventoryResult {
     resources: number;
     analyzeStackWallMs: number;
     analyzeStackCpuMs: number;
+    /** Each run's AnalyzeStack CPU, in the order run. */
+    cpuMsPerRun: number[];
     requestBytes: number;
     peakRssBytes: number;
     graphHttpRequests: number;
     /** The same AnalyzeStack on a pack of as many no-op stack policies: the SDK's own cost. */
-    sdkFloor: { stackPolicies: number; analyzeStackWallMs: number; analyzeStackCpuMs: number; peakRssBytes: number };
+    sdkFloor: { stackPolicies: number; analyzeStackWallMs: number; analyzeStackCpuMs: number; cpuMsPerRun: number[]; peakRssBytes: number };
 }
 
 export interface Machine {
@@ -297,12 +300,12 @@ export function renderResults(results: BenchResults): string {
             "",
             "## Inventory alone",
             "",
-            "Users with sign-in disabled (out of scope of both MFA rules by default, still inventoried and classified), their Owner assignments and storage accounts: nothing to ask Graph. ConfigureStack, Configure, then AnalyzeStack (no Analyze calls: both packs have stack policies only). The SDK floor is a pack of as many no-op stack policies (`bench/sdk-floor-pack`): @pulumi/policy decodes every resource once per stack policy before calling it.",
+            `Users with sign-in disabled (out of scope of both MFA rules by default, still inventoried and classified), their Owner assignments and storage accounts: nothing to ask Graph. ConfigureStack, Configure, then AnalyzeStack (no Analyze calls: both packs have stack policies only). The SDK floor is a pack of as many no-op stack policies (\`bench/sdk-floor-pack\`): @pulumi/policy decodes every resource once per stack policy before calling it. ${inventoryRunsSentence(inventory.cpuMsPerRun.length)}`,
             "",
-            "| Pack | Resources | Request size | AnalyzeStack CPU | AnalyzeStack wall | Peak RSS | Graph requests |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
-            `| entra-mfa-guard | ${inventory.resources.toLocaleString("en-US")} | ${megabytes(inventory.requestBytes)} | ${seconds(inventory.analyzeStackCpuMs)} | ${seconds(inventory.analyzeStackWallMs)} | ${megabytes(inventory.peakRssBytes)} | ${inventory.graphHttpRequests} |`,
-            `| SDK floor (${inventory.sdkFloor.stackPolicies} no-op stack policies) | ${inventory.resources.toLocaleString("en-US")} | ${megabytes(inventory.requestBytes)} | ${seconds(inventory.sdkFloor.analyzeStackCpuMs)} | ${seconds(inventory.sdkFloor.analyzeStackWallMs)} | ${megabytes(inventory.sdkFloor.peakRssBytes)} | – |`,
+            "| Pack | Resources | Request size | AnalyzeStack CPU (mean) | CPU of each run | AnalyzeStack wall | Peak RSS | Graph requests |",
+            "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |",
+            `| entra-mfa-guard | ${inventory.resources.toLocaleString("en-US")} | ${megabytes(inventory.requestBytes)} | ${seconds(inventory.analyzeStackCpuMs)} | ${inventory.cpuMsPerRun.map(seconds).join(", ")} | ${seconds(inventory.analyzeStackWallMs)} | ${megabytes(inventory.peakRssBytes)} | ${inventory.graphHttpRequests} |`,
+            `| SDK floor (${inventory.sdkFloor.stackPolicies} no-op stack policies) | ${inventory.resources.toLocaleString("en-US")} | ${megabytes(inventory.requestBytes)} | ${seconds(inventory.sdkFloor.analyzeStackCpuMs)} | ${inventory.sdkFloor.cpuMsPerRun.map(seconds).join(", ")} | ${seconds(inventory.sdkFloor.analyzeStackWallMs)} | ${megabytes(inventory.sdkFloor.peakRssBytes)} | – |`,
         );
     }
     lines.push(
@@ -327,6 +330,11 @@ function trafficCells(traffic: GraphTraffic): string {
 
 function phaseCells(phases: AnalyzeStackPhases): string {
     return [phases.beforeGraphMs, phases.graphMs, phases.afterGraphMs].map(seconds).join(" / ");
+}
+
+function inventoryRunsSentence(runs: number): string {
+    if (runs < 2) return "Each pack runs once, in a fresh process.";
+    return `Each pack runs ${runs} times, each in a fresh process, the two alternating in ABBA order (pack, floor, floor, pack, …) so that a drift in the machine's speed falls on both alike. Figures are means over a pack's runs; the CPU of each run is listed too, as one process's CPU on this stack varies by seconds, most of it the SDK's decoding and GC.`;
 }
 
 export function seconds(ms: number): string {
