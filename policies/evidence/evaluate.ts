@@ -276,8 +276,10 @@ function stackReferencesOf(inventory: Inventory): StackReferences {
 /** The tenant's view of several groups at once: their memberships together, or the first reason one could not be read. */
 function combinedMemberships(answers: (Answer<Memberships> | undefined)[]): Answer<Memberships> | undefined {
     if (answers.length === 0) return undefined;
-    const failed = answers.find((a) => a === undefined || a.kind === "unverified");
-    if (failed) return failed ?? { kind: "unverified", reason: "Graph gave no answer for a group outside the stack" };
+    // `find` returns the element it matched, so an `undefined` answer would read as "none failed".
+    if (answers.includes(undefined)) return { kind: "unverified", reason: "Graph gave no answer for a group outside the stack" };
+    const failed = answers.find((a) => a!.kind === "unverified");
+    if (failed) return failed;
     const values = answers.map((a) => (a as { kind: "value"; value: Memberships }).value);
     return { kind: "value", value: { groups: values.flatMap((v) => v.groups), roleTemplateIds: values.flatMap((v) => v.roleTemplateIds) } };
 }

@@ -48,6 +48,8 @@ interface Script {
     perUser?: Record<string, PerUserMfaAnswer>;
     registration?: Record<string, Answer<boolean>>;
     memberships?: Record<string, Answer<Memberships>>;
+    /** Memberships of groups outside the stack, by group id. */
+    groupMemberships?: Record<string, Answer<Memberships>>;
     groupUsers?: Record<string, Answer<{ id: string; userPrincipalName?: string }[]>>;
     profiles?: Record<string, Answer<UserProfile>>;
 }
@@ -70,7 +72,7 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
         memberships: perId("memberships", script.memberships, { kind: "value", value: { groups: [], roleTemplateIds: [] } }),
         groupUsers: perId("groupUsers", script.groupUsers, unscripted),
         userProfiles: perId("profiles", script.profiles, unscripted),
-        groupMemberships: perId("groupMemberships", undefined, unscripted),
+        groupMemberships: perId("groupMemberships", script.groupMemberships, unscripted),
         authenticationStrengths: perId("strengths", undefined, unscripted),
         roleEligibilities: perId("eligibilities", undefined, unscripted),
         userIdsByPrincipalName: perId("userIds", undefined, unscripted),
@@ -167,6 +169,41 @@ describe("evaluateUsers", () => {
             ["security defaults are off", undefined],
             ["per-user MFA state is 'disabled'", undefined],
         ]);
+    });
+
+    describe("a user the stack adds to groups outside it", () => {
+        // The policy names the group the outside group sits in: only Graph's memberships of the outside group show the user is in it.
+        const parentPolicy = { kind: "value" as const, value: [graphPolicy("MFA for staff", { users: { includeUsers: [], includeGroups: ["g-staff"] } })] };
+        const member = (outsideGroupIds: string[]) => inventoryUser("a", { outsideGroupIds });
+        const inStaff: Answer<Memberships> = { kind: "value", value: { groups: [{ id: "g-staff", displayName: "Staff" }], roleTemplateIds: [] } };
+        const inNothing: Answer<Memberships> = { kind: "value", value: { groups: [], roleTemplateIds: [] } };
+
+        it("counts the groups the outside groups belong to, read from Graph", async () => {
+            const evidence = scriptedEvidence({ conditionalAccess: parentPolicy, groupMemberships: { "g-team": inNothing, "g-dept": inStaff } });
+            const [verdict] = await evaluate([member(["g-team", "g-dept"])], evidence, ALL_EVIDENCE);
+            assert.deepEqual([verdict.kind, verdict.decidedBy], ["compliant", "conditionalAccess"]);
+            assert.ok(evidence.asked.includes("groupMemberships:g-team,g-dept"), evidence.asked.join(" "));
+        });
+
+        it("leaves the user unverified, with Graph's reason, when one outside group's memberships could not be read", async () => {
+            const evidence = scriptedEvidence({
+                conditionalAccess: parentPolicy,
+                groupMemberships: { "g-team": inNothing, "g-dept": { kind: "unverified", reason: "Graph answered HTTP 403" } },
+                perUser: { "id-a": { kind: "state", state: "disabled" } },
+            });
+            const [verdict] = await evaluate([member(["g-team", "g-dept"])], evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "unverified");
+            assert.match(verdict.reason ?? "", /Graph answered HTTP 403/);
+        });
+
+        it("leaves the user unverified when Graph gave no answer at all for an outside group", async () => {
+            const scripted = scriptedEvidence({ conditionalAccess: parentPolicy, perUser: { "id-a": { kind: "state", state: "disabled" } } });
+            // An evidence layer that returns no entry for the group, rather than an unverified one.
+            const evidence: MfaEvidence = { ...scripted, groupMemberships: async (ids) => new Map(ids.filter((id) => id !== "g-dept").map((id) => [id, inStaff])) };
+            const [verdict] = await evaluate([member(["g-dept", "g-team"])], evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "unverified");
+            assert.match(verdict.reason ?? "", /Graph gave no answer for a group outside the stack/);
+        });
     });
 
     it("names the group that excludes a user from the policy, reading the user's groups from Graph", async () => {
