@@ -249,11 +249,16 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
                 note(item, "registration", "a new account has no MFA method registered");
                 continue;
             }
-            const answer = user.objectId ? answers.get(user.objectId) : undefined;
-            if (!answer) continue;
-            if (answer.kind === "unverified") {
-                note(item, "registration", `MFA registration could not be read: ${answer.reason}`);
-                item.uncertain.push(answer.reason);
+            // As for the per-user state: a user the pack could not ask about, or got no answer for, is unverified, never failed.
+            if (!user.objectId) {
+                item.uncertain.push("its object id could not be read from the stack");
+                continue;
+            }
+            const answer = answers.get(user.objectId);
+            if (!answer || answer.kind === "unverified") {
+                const reason = answer?.reason ?? "no answer was recorded for the user";
+                note(item, "registration", `MFA registration could not be read: ${reason}`);
+                item.uncertain.push(reason);
             } else if (answer.value) {
                 pass(item, "registration", "the user is registered for MFA (isMfaCapable)");
             } else {

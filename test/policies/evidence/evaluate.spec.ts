@@ -276,6 +276,40 @@ describe("evaluateUsers", () => {
         assert.deepEqual([verdicts[0].kind, verdicts[0].decidedBy], ["compliant", "registration"]);
     });
 
+    describe("registration as the only evidence", () => {
+        const REGISTRATION_ONLY: Partial<MfaPolicyConfig> = { acceptedEvidence: ["registration"] };
+
+        it("passes a registered user, fails an unregistered one and a new account, and leaves a failed read unverified", async () => {
+            const evidence = scriptedEvidence({
+                registration: { "id-yes": { kind: "value", value: true }, "id-no": { kind: "value", value: false }, "id-err": { kind: "unverified", reason: "Graph answered HTTP 403" } },
+            });
+            const users = [inventoryUser("yes"), inventoryUser("no"), inventoryUser("err"), inventoryUser("new", { objectId: undefined, isNew: true })];
+            const verdicts = await evaluate(users, evidence, REGISTRATION_ONLY);
+            assert.deepEqual(
+                verdicts.map((v) => [v.user.displayName, v.kind, v.evidence.map((e) => e.detail)]),
+                [
+                    ["yes@contoso.com", "compliant", ["the user is registered for MFA (isMfaCapable)"]],
+                    ["no@contoso.com", "noncompliant", ["the user has no MFA method registered (isMfaCapable is false)"]],
+                    ["err@contoso.com", "unverified", ["MFA registration could not be read: Graph answered HTTP 403"]],
+                    ["new@contoso.com", "noncompliant", ["a new account has no MFA method registered"]],
+                ],
+            );
+            assert.equal(verdicts[2].reason, "Graph answered HTTP 403");
+            assert.deepEqual(evidence.asked, ["registration:id-yes,id-no,id-err"]);
+        });
+
+        it("leaves a user whose object id could not be read unverified, not failed", async () => {
+            const [verdict] = await evaluate([inventoryUser("odd", { objectId: undefined })], scriptedEvidence({}), REGISTRATION_ONLY);
+            assert.deepEqual([verdict.kind, verdict.reason], ["unverified", "its object id could not be read from the stack"]);
+        });
+
+        it("leaves a user Graph gave no answer for unverified, not failed", async () => {
+            const evidence: MfaEvidence = { ...scriptedEvidence({}), mfaCapable: async () => new Map() };
+            const [verdict] = await evaluate([inventoryUser("a")], evidence, REGISTRATION_ONLY);
+            assert.deepEqual([verdict.kind, verdict.reason], ["unverified", "no answer was recorded for the user"]);
+        });
+    });
+
     it("fails a user created by this deployment that nothing covers, without asking Graph about it", async () => {
         const evidence = scriptedEvidence({});
         const [verdict] = await evaluate([inventoryUser("new", { objectId: undefined, isNew: true })], evidence, ALL_EVIDENCE);
