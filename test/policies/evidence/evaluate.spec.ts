@@ -1,10 +1,13 @@
 import * as assert from "node:assert/strict";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "../../../policies/config";
 import { evaluateUsers, isExpired, Rule, UserVerdict } from "../../../policies/evidence/evaluate";
-import { Answer, Memberships, UserProfile } from "../../../policies/graph/graphReads";
+import { Answer, AuthenticationStrength, Memberships, RoleEligibility, UserProfile } from "../../../policies/graph/graphReads";
 import { EvidenceRequest, MfaEvidence } from "../../../policies/graph/mfaEvidence";
 import { PerUserMfaAnswer } from "../../../policies/graph/perUserMfa";
+import { UNKNOWN } from "../../../policies/inventory/propertyValues";
 import { HeldRole, Inventory, InventoryUser } from "../../../policies/inventory/types";
+import { conditionalAccessPolicy, directoryRole, group, user } from "../../fixtures/resources";
+import { snapshotOf } from "../snapshots";
 
 const NOW = new Date("2026-11-24T12:00:00Z");
 const BOTH_RULES = new Set<Rule>(["non-privileged", "privileged"]);
@@ -51,7 +54,9 @@ interface Script {
     /** Memberships of groups outside the stack, by group id. */
     groupMemberships?: Record<string, Answer<Memberships>>;
     groupUsers?: Record<string, Answer<{ id: string; userPrincipalName?: string }[]>>;
-    profiles?: Record<string, Answer<UserProfile>>;
+    profiles?: Record<string, Answer<UserProfile> | { kind: "not-found" }>;
+    eligibilities?: Record<string, Answer<RoleEligibility[]>>;
+    strengths?: Record<string, Answer<AuthenticationStrength>>;
 }
 
 /** Evidence that answers from a script and records every question. */
@@ -73,8 +78,8 @@ function scriptedEvidence(script: Script): MfaEvidence & { asked: string[]; requ
         groupUsers: perId("groupUsers", script.groupUsers, unscripted),
         userProfiles: perId("profiles", script.profiles, unscripted),
         groupMemberships: perId("groupMemberships", script.groupMemberships, unscripted),
-        authenticationStrengths: perId("strengths", undefined, unscripted),
-        roleEligibilities: perId("eligibilities", undefined, unscripted),
+        authenticationStrengths: perId("strengths", script.strengths, unscripted),
+        roleEligibilities: perId("eligibilities", script.eligibilities, unscripted),
         userIdsByPrincipalName: perId("userIds", undefined, unscripted),
         async conditionalAccessPolicies(request) {
             asked.push("conditionalAccess");
@@ -169,6 +174,301 @@ describe("evaluateUsers", () => {
             ["security defaults are off", undefined],
             ["per-user MFA state is 'disabled'", undefined],
         ]);
+    });
+
+    it("leaves users unverified, naming the setting, when security defaults could not be read", async () => {
+        const evidence = scriptedEvidence({ securityDefaults: { kind: "unverified", reason: "Graph answered HTTP 403 (needs Policy.Read.All)" }, perUser: { "id-a": { kind: "state", state: "disabled" } } });
+        const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+        assert.equal(verdict.kind, "unverified");
+        assert.equal(verdict.reason, "security defaults could not be read (Graph answered HTTP 403 (needs Policy.Read.All))");
+        assert.deepEqual(
+            verdict.evidence.map((e) => [e.source, e.counted, e.detail]),
+            [
+                ["conditionalAccess", false, "Conditional Access: no enabled Conditional Access policy that requires MFA or blocks applies to the user"],
+                ["securityDefaults", false, "security defaults could not be read: Graph answered HTTP 403 (needs Policy.Read.All)"],
+                ["perUserMfa", false, "per-user MFA state is 'disabled'"],
+            ],
+        );
+    });
+
+    it("passes users when security defaults are on, counting that evidence", async () => {
+        const evidence = scriptedEvidence({ securityDefaults: { kind: "value", value: true } });
+        const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+        assert.deepEqual([verdict.kind, verdict.decidedBy], ["compliant", "securityDefaults"]);
+        assert.deepEqual(verdict.evidence.at(-1), { source: "securityDefaults", counted: true, detail: "security defaults are on, which require MFA" });
+        assert.deepEqual(evidence.asked, ["conditionalAccess", "securityDefaults"]);
+    });
+
+    describe("a policy that excludes a directory role", () => {
+        const GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10";
+        const policy = { kind: "value" as const, value: [graphPolicy("MFA except admins", { users: { excludeRoles: [GLOBAL_ADMINISTRATOR] } })] };
+
+        it("does not count it for a user eligible for the role tenant-wide, who can activate it, and asks only about existing users", async () => {
+            const evidence = scriptedEvidence({
+                conditionalAccess: policy,
+                eligibilities: {
+                    "id-tenantwide": { kind: "value", value: [{ roleTemplateId: GLOBAL_ADMINISTRATOR, directoryScopeId: "/" }] },
+                    // Conditional Access only counts directory roles held tenant-wide.
+                    "id-unit": { kind: "value", value: [{ roleTemplateId: GLOBAL_ADMINISTRATOR, directoryScopeId: "/administrativeUnits/au-1" }] },
+                },
+                perUser: { "id-tenantwide": { kind: "state", state: "disabled" } },
+            });
+            // A user this deployment creates holds no role in the tenant yet, whether or not its id is known.
+            const users = [inventoryUser("tenantwide"), inventoryUser("unit"), inventoryUser("new", { objectId: undefined, isNew: true }), inventoryUser("created", { isNew: true })];
+            const verdicts = await evaluate(users, evidence, ALL_EVIDENCE);
+            assert.deepEqual(kinds(verdicts), [["tenantwide@contoso.com", "noncompliant"], ["unit@contoso.com", "compliant"], ["new@contoso.com", "compliant"], ["created@contoso.com", "compliant"]]);
+            assert.ok(evidence.asked.includes("eligibilities:id-tenantwide,id-unit"), evidence.asked.join(" "));
+            assert.ok(evidence.asked.includes("memberships:id-tenantwide,id-unit"), evidence.asked.join(" "));
+            assert.ok(!evidence.asked.some((q) => q.startsWith("groupMemberships")), `no outside group to ask about: ${evidence.asked.join(" ")}`);
+        });
+
+        it("leaves a user unverified when the user's eligibilities could not be read", async () => {
+            const evidence = scriptedEvidence({
+                conditionalAccess: policy,
+                eligibilities: { "id-a": { kind: "unverified", reason: "Graph answered HTTP 403" } },
+                perUser: { "id-a": { kind: "state", state: "disabled" } },
+            });
+            const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "unverified");
+            assert.match(verdict.reason ?? "", /Graph answered HTTP 403/);
+            assert.match(verdict.evidence[0].detail, /^Conditional Access coverage could not be decided: /);
+            assert.equal(verdict.evidence[0].source, "conditionalAccess");
+        });
+
+        it("asks nothing about eligibilities when no policy excludes a role", async () => {
+            const evidence = scriptedEvidence({ conditionalAccess: { kind: "value", value: [graphPolicy("MFA for admins", { users: { includeUsers: [], includeRoles: [GLOBAL_ADMINISTRATOR] } })] }, perUser: { "id-a": { kind: "state", state: "enabled" } } });
+            await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+            assert.ok(!evidence.asked.some((q) => q.startsWith("eligibilities")), evidence.asked.join(" "));
+        });
+    });
+
+    describe("a policy that requires an authentication strength", () => {
+        const withStrength = (id: string) => ({ kind: "value" as const, value: [graphPolicy("Strong sign-in", { grant: { builtInControls: [], authenticationStrength: { id } } })] });
+
+        it("reads a strength Graph did not inline, and counts it when it requires MFA", async () => {
+            const evidence = scriptedEvidence({
+                conditionalAccess: withStrength("Custom-1"),
+                strengths: { "custom-1": { kind: "value", value: { id: "custom-1", displayName: "Authenticator only", requirementsSatisfied: "mfa", allowedCombinations: ["password,microsoftAuthenticatorPush"] } } },
+            });
+            const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+            assert.deepEqual([verdict.kind, verdict.decidedBy], ["compliant", "conditionalAccess"]);
+            assert.deepEqual(evidence.asked, ["conditionalAccess", "strengths:custom-1"]);
+        });
+
+        it("does not count a strength that lets a single factor through", async () => {
+            const evidence = scriptedEvidence({
+                conditionalAccess: withStrength("custom-2"),
+                strengths: { "custom-2": { kind: "value", value: { id: "custom-2", displayName: "Password or SMS", requirementsSatisfied: "none", allowedCombinations: ["password", "sms"] } } },
+                perUser: { "id-a": { kind: "state", state: "disabled" } },
+            });
+            const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "noncompliant");
+        });
+
+        it("leaves users unverified, naming the strength, when it could not be read", async () => {
+            const evidence = scriptedEvidence({
+                conditionalAccess: withStrength("custom-3"),
+                strengths: { "custom-3": { kind: "unverified", reason: "Graph answered HTTP 403" } },
+                perUser: { "id-a": { kind: "state", state: "disabled" } },
+            });
+            const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "unverified");
+            assert.match(verdict.reason ?? "", /authentication strength custom-3 could not be read \(Graph answered HTTP 403\)/);
+        });
+
+        it("asks nothing about a strength Graph inlined in the policy", async () => {
+            const inline = { id: "custom-4", requirementsSatisfied: "mfa", allowedCombinations: ["password,microsoftAuthenticatorPush"] };
+            const evidence = scriptedEvidence({ conditionalAccess: { kind: "value", value: [graphPolicy("Strong sign-in", { grant: { builtInControls: [], authenticationStrength: inline } })] } });
+            const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "compliant");
+            assert.deepEqual(evidence.asked, ["conditionalAccess"]);
+        });
+
+        it("uses the stack's own strength rather than asking Graph for it", async () => {
+            const strength = { urn: "urn:strength", id: "custom-5", displayName: "Passkeys", allowedCombinations: ["fido2", "windowsHelloForBusiness"] };
+            const evidence = scriptedEvidence({ conditionalAccess: withStrength("custom-5") });
+            const [verdict] = await evaluate(inventoryOf([inventoryUser("a")], { authenticationStrengthPolicies: [strength] }), evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "compliant");
+            assert.deepEqual(evidence.asked, ["conditionalAccess"]);
+        });
+
+        it("leaves users unverified when the stack's strength, unknown during preview, is what a stack policy requires", async () => {
+            const strength = { urn: "urn:strength" };
+            const policy = snapshotOf(conditionalAccessPolicy({ name: "stack-strong", displayName: "Stack strong sign-in" }));
+            policy.props.grantControls = { operator: "OR", authenticationStrengthPolicyId: UNKNOWN };
+            policy.propertyDependencies.grantControls = ["urn:strength"];
+            const evidence = scriptedEvidence({ perUser: { "id-a": { kind: "state", state: "disabled" } } });
+            const inventory = inventoryOf([inventoryUser("a")], { authenticationStrengthPolicies: [strength], conditionalAccessPolicies: [policy] });
+            const [verdict] = await evaluate(inventory, evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "unverified");
+            assert.match(verdict.reason ?? "", /the combinations of the stack's authentication strength urn:strength could not be read/);
+            assert.ok(!evidence.asked.some((q) => q.startsWith("strengths")), evidence.asked.join(" "));
+        });
+
+        it("leaves users unverified when Graph gave no answer for a strength", async () => {
+            const evidence: MfaEvidence = { ...scriptedEvidence({ conditionalAccess: withStrength("custom-6"), perUser: { "id-a": { kind: "state", state: "disabled" } } }), authenticationStrengths: async () => new Map() };
+            const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "unverified");
+            assert.match(verdict.reason ?? "", /authentication strength custom-6 could not be read \(Graph gave no answer\)/);
+        });
+
+        it("asks nothing about a strength Graph inlined with its combinations only", async () => {
+            const inline = { id: "custom-7", allowedCombinations: ["fido2"] };
+            const evidence = scriptedEvidence({ conditionalAccess: { kind: "value", value: [graphPolicy("Passkeys", { grant: { builtInControls: [], authenticationStrength: inline } })] } });
+            assert.equal((await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE))[0].kind, "compliant");
+            assert.deepEqual(evidence.asked, ["conditionalAccess"]);
+        });
+
+        it("asks nothing about a strength a stack policy names by an id unknown during preview that no stack strength explains", async () => {
+            const policy = snapshotOf(conditionalAccessPolicy({ name: "stack-strong", displayName: "Stack strong sign-in" }));
+            policy.props.grantControls = { operator: "OR", authenticationStrengthPolicyId: UNKNOWN };
+            const evidence = scriptedEvidence({ perUser: { "id-a": { kind: "state", state: "disabled" } } });
+            const [verdict] = await evaluate(inventoryOf([inventoryUser("a")], { conditionalAccessPolicies: [policy] }), evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "unverified");
+            assert.ok(!evidence.asked.some((q) => q.startsWith("strengths")), evidence.asked.join(" "));
+        });
+
+        it("asks nothing about a strength Graph inlined with what it satisfies only", async () => {
+            const inline = { id: "custom-9", requirementsSatisfied: "mfa" };
+            const evidence = scriptedEvidence({ conditionalAccess: { kind: "value", value: [graphPolicy("Strong", { grant: { builtInControls: [], authenticationStrength: inline } })] } });
+            assert.equal((await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE))[0].kind, "compliant");
+            assert.deepEqual(evidence.asked, ["conditionalAccess"]);
+        });
+
+        it("asks Graph for a strength the stack defines but whose combinations it could not read", async () => {
+            const strength = { urn: "urn:strength", id: "custom-8" };
+            const evidence = scriptedEvidence({
+                conditionalAccess: withStrength("custom-8"),
+                strengths: { "custom-8": { kind: "value", value: { id: "custom-8", requirementsSatisfied: "mfa", allowedCombinations: ["fido2"] } } },
+            });
+            const [verdict] = await evaluate(inventoryOf([inventoryUser("a")], { authenticationStrengthPolicies: [strength] }), evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "compliant");
+            assert.deepEqual(evidence.asked, ["conditionalAccess", "strengths:custom-8"]);
+        });
+
+        it("asks nothing about a built-in MFA strength", async () => {
+            const evidence = scriptedEvidence({ conditionalAccess: withStrength("00000000-0000-0000-0000-000000000002") });
+            const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+            assert.equal(verdict.kind, "compliant");
+            assert.deepEqual(evidence.asked, ["conditionalAccess"]);
+        });
+    });
+
+    describe("a stack policy that names the stack's new principals by ids unknown during preview", () => {
+        it("covers a user in the new group it includes, and no one else", async () => {
+            const admins = group({ name: "admins", displayName: "Admins", preview: true });
+            const policy = snapshotOf(conditionalAccessPolicy({ name: "admins-mfa", displayName: "Admins MFA", includedUsers: [], includedGroups: [admins], preview: true }));
+            const member = inventoryUser("member", { stackGroups: [{ urn: admins.urn, displayName: "Admins" }] });
+            const inventory = inventoryOf([member, inventoryUser("other")], { conditionalAccessPolicies: [policy], groups: [{ urn: admins.urn, displayName: "Admins", userKeys: [member.key] }] });
+            const evidence = scriptedEvidence({ perUser: { "id-other": { kind: "state", state: "disabled" } } });
+            assert.deepEqual(kinds(await evaluate(inventory, evidence, ALL_EVIDENCE)), [["member@contoso.com", "compliant"], ["other@contoso.com", "noncompliant"]]);
+        });
+
+        it("does not cover the new user it excludes", async () => {
+            const breakGlass = user({ name: "breakglass", preview: true });
+            const policy = snapshotOf(conditionalAccessPolicy({ name: "all-mfa", displayName: "All MFA", includedUsers: ["All"], excludedUsers: [breakGlass], preview: true }));
+            const excluded = inventoryUser("breakglass", { key: breakGlass.urn, urn: breakGlass.urn, objectId: undefined, isNew: true });
+            const verdicts = await evaluate(inventoryOf([excluded, inventoryUser("a")], { conditionalAccessPolicies: [policy] }), scriptedEvidence({}), ALL_EVIDENCE);
+            assert.deepEqual(kinds(verdicts), [["breakglass@contoso.com", "noncompliant"], ["a@contoso.com", "compliant"]]);
+        });
+
+        it("resolves the new directory role it excludes to the role's template id", async () => {
+            const GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10";
+            const role = directoryRole({ name: "ga", displayName: "Global Administrator", preview: true });
+            const policy = snapshotOf(conditionalAccessPolicy({ name: "all-mfa", displayName: "All MFA", includedUsers: ["All"], excludedRoles: [role], preview: true }));
+            const admin = inventoryUser("admin", { roles: [{ name: "Global Administrator", reference: role.urn, templateId: GLOBAL_ADMINISTRATOR, system: "entra-directory", assignmentUrn: "urn:ga-assignment" }] });
+            const inventory = inventoryOf([admin, inventoryUser("a")], { conditionalAccessPolicies: [policy], directoryRoles: [{ urn: role.urn, templateId: GLOBAL_ADMINISTRATOR }] });
+            const evidence = scriptedEvidence({ perUser: { "id-admin": { kind: "state", state: "disabled" } }, eligibilities: { "id-a": { kind: "value", value: [] }, "id-admin": { kind: "value", value: [] } } });
+            assert.deepEqual(kinds(await evaluate(inventory, evidence, ALL_EVIDENCE)), [["admin@contoso.com", "noncompliant"], ["a@contoso.com", "compliant"]]);
+        });
+    });
+
+    it("gives each source an equal share of the budget left, so the first cannot starve the rest", async () => {
+        const base = scriptedEvidence({ perUser: { "id-a": { kind: "state", state: "enabled" } } });
+        // Conditional Access takes 30 ms: the next source's share is of what is left after it.
+        const evidence: MfaEvidence = { ...base, conditionalAccessPolicies: async (request) => (await new Promise((r) => setTimeout(r, 30)), base.conditionalAccessPolicies(request)) };
+        await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+        const [conditionalAccess, securityDefaults, perUser] = base.requests.map((r) => r.deadline - NOW.getTime());
+        assert.ok(conditionalAccess >= 40_000 && conditionalAccess <= 40_010, `Conditional Access: ${conditionalAccess}`);
+        // Half of the 120 s less the ~30 ms spent, counted from now: a little over 60 s.
+        assert.ok(securityDefaults > 60_000 && securityDefaults < 60_100, `security defaults: ${securityDefaults}`);
+        assert.equal(perUser, 120_000);
+    });
+
+    it("does not count a policy that grants nothing, such as one with session controls only", async () => {
+        const sessionOnly = { ...graphPolicy("Sign-in frequency"), grantControls: null, sessionControls: { signInFrequency: { value: 4, type: "hours", isEnabled: true } } };
+        const evidence = scriptedEvidence({ conditionalAccess: { kind: "value", value: [sessionOnly] }, perUser: { "id-a": { kind: "state", state: "disabled" } } });
+        const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+        assert.equal(verdict.kind, "noncompliant");
+    });
+
+    it("says why each user is out of scope", async () => {
+        const verdicts = await evaluate([inventoryUser("guest", { isGuest: true }), inventoryUser("off", { accountEnabled: false })], scriptedEvidence({}), { includeGuests: false });
+        assert.deepEqual(
+            verdicts.map((v) => [v.kind, v.reason]),
+            [
+                ["out-of-scope", "is a guest and includeGuests is off"],
+                ["out-of-scope", "has sign-in disabled and includeDisabledAccounts is off"],
+            ],
+        );
+    });
+
+    it("records where each piece of evidence came from, and that only the deciding one counted", async () => {
+        const evidence = scriptedEvidence({ perUser: { "id-a": { kind: "state", state: "enforced" }, "id-b": { kind: "unverified", reason: "Graph answered HTTP 503" } } });
+        const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b"), inventoryUser("new", { objectId: undefined, isNew: true })], evidence, ALL_EVIDENCE);
+        assert.deepEqual(
+            verdicts.map((v) => v.evidence.map((e) => [e.source, e.counted, e.detail])),
+            [
+                [
+                    ["conditionalAccess", false, "Conditional Access: no enabled Conditional Access policy that requires MFA or blocks applies to the user"],
+                    ["securityDefaults", false, "security defaults are off"],
+                    ["perUserMfa", true, "per-user MFA state is 'enforced'"],
+                ],
+                [
+                    ["conditionalAccess", false, "Conditional Access: no enabled Conditional Access policy that requires MFA or blocks applies to the user"],
+                    ["securityDefaults", false, "security defaults are off"],
+                    ["perUserMfa", false, "per-user MFA state could not be read: Graph answered HTTP 503"],
+                ],
+                [
+                    ["conditionalAccess", false, "Conditional Access: no enabled Conditional Access policy that requires MFA or blocks applies to the user"],
+                    ["securityDefaults", false, "security defaults are off"],
+                    ["newAccount", false, "a new account starts with per-user MFA 'disabled'"],
+                ],
+            ],
+        );
+    });
+
+    it("says a per-user state Graph left out is missing, and a user Graph gave no answer for is unverified", async () => {
+        const evidence: MfaEvidence = {
+            ...scriptedEvidence({}),
+            perUserMfaStates: async () => new Map([["id-a", { kind: "state" as const, state: undefined }]]),
+        };
+        const verdicts = await evaluate([inventoryUser("a"), inventoryUser("b")], evidence, { acceptedEvidence: ["perUserMfa"] });
+        assert.deepEqual(
+            verdicts.map((v) => [v.kind, v.reason, v.evidence.map((e) => e.detail)]),
+            [
+                ["noncompliant", undefined, ["per-user MFA state is missing"]],
+                ["unverified", "no answer was recorded for the user", ["per-user MFA state could not be read: no answer was recorded for the user"]],
+            ],
+        );
+    });
+
+    it("joins several causes a user could not be verified for", async () => {
+        const evidence = scriptedEvidence({
+            conditionalAccess: { kind: "unverified", reason: "Graph answered HTTP 403" },
+            perUser: { "id-a": { kind: "unverified", reason: "Graph answered HTTP 503" } },
+        });
+        const [verdict] = await evaluate([inventoryUser("a")], evidence, ALL_EVIDENCE);
+        assert.deepEqual(verdict.causes, ["the tenant's Conditional Access policies could not be read (Graph answered HTTP 403)", "Graph answered HTTP 503"]);
+        assert.equal(verdict.reason, "the tenant's Conditional Access policies could not be read (Graph answered HTTP 403); Graph answered HTTP 503");
+        assert.deepEqual(verdict.evidence[0], { source: "conditionalAccess", counted: false, detail: "the tenant's Conditional Access policies could not be read: Graph answered HTTP 403" });
+    });
+
+    it("counts a Conditional Access policy the stack itself defines", async () => {
+        const stackPolicy = snapshotOf(conditionalAccessPolicy({ name: "stack-mfa", displayName: "Stack MFA" }));
+        const evidence = scriptedEvidence({});
+        const [verdict] = await evaluate(inventoryOf([inventoryUser("a")], { conditionalAccessPolicies: [stackPolicy] }), evidence, ALL_EVIDENCE);
+        assert.deepEqual([verdict.kind, verdict.evidence[0].detail], ["compliant", "Conditional Access policy 'Stack MFA' (in this stack) requires MFA for, or blocks, every sign-in of the user"]);
     });
 
     describe("a user the stack adds to groups outside it", () => {
@@ -286,12 +586,12 @@ describe("evaluateUsers", () => {
             const users = [inventoryUser("yes"), inventoryUser("no"), inventoryUser("err"), inventoryUser("new", { objectId: undefined, isNew: true })];
             const verdicts = await evaluate(users, evidence, REGISTRATION_ONLY);
             assert.deepEqual(
-                verdicts.map((v) => [v.user.displayName, v.kind, v.evidence.map((e) => e.detail)]),
+                verdicts.map((v) => [v.user.displayName, v.kind, v.evidence.map((e) => [e.source, e.counted, e.detail])]),
                 [
-                    ["yes@contoso.com", "compliant", ["the user is registered for MFA (isMfaCapable)"]],
-                    ["no@contoso.com", "noncompliant", ["the user has no MFA method registered (isMfaCapable is false)"]],
-                    ["err@contoso.com", "unverified", ["MFA registration could not be read: Graph answered HTTP 403"]],
-                    ["new@contoso.com", "noncompliant", ["a new account has no MFA method registered"]],
+                    ["yes@contoso.com", "compliant", [["registration", true, "the user is registered for MFA (isMfaCapable)"]]],
+                    ["no@contoso.com", "noncompliant", [["registration", false, "the user has no MFA method registered (isMfaCapable is false)"]]],
+                    ["err@contoso.com", "unverified", [["registration", false, "MFA registration could not be read: Graph answered HTTP 403"]]],
+                    ["new@contoso.com", "noncompliant", [["registration", false, "a new account has no MFA method registered"]]],
                 ],
             );
             assert.equal(verdicts[2].reason, "Graph answered HTTP 403");
@@ -318,11 +618,6 @@ describe("evaluateUsers", () => {
         assert.deepEqual(evidence.asked, ["conditionalAccess", "securityDefaults"]);
     });
 
-    it("calls a user whose object id could not be read unverified", async () => {
-        const [verdict] = await evaluate([inventoryUser("odd", { objectId: undefined })], scriptedEvidence({}), { acceptedEvidence: ["perUserMfa"] });
-        assert.equal(verdict.kind, "unverified");
-    });
-
     it("gives a role held by a group outside the stack to the members Graph lists", async () => {
         const grant = { groupObjectId: "g-admins", role: { ...owner, assignmentUrn: "urn:grant" } };
         const inventory = inventoryOf([inventoryUser("a")], { outsideGroupGrants: [grant] });
@@ -333,6 +628,21 @@ describe("evaluateUsers", () => {
         const verdicts = await evaluate(inventory, evidence, { acceptedEvidence: ["perUserMfa"] });
         assert.deepEqual(verdicts.map((v) => [v.user.displayName, v.rule]), [["a@contoso.com", "privileged"], ["outsider@contoso.com", "privileged"]]);
         assert.equal(verdicts[0].user.roles[0].viaGroup, "g-admins");
+        // A member found through the group is an existing account with exactly the group's role; its profile comes from Graph.
+        const outsider = verdicts[1].user;
+        assert.deepEqual(
+            [outsider.key, outsider.isNew, outsider.roles.map((r) => r.name), outsider.stackGroups, outsider.outsideGroupIds, outsider.principalKind, outsider.guestKind],
+            ["objectId:id-outsider", false, ["Owner"], [], [], "user", "unknown"],
+        );
+        assert.ok(evidence.asked.includes("perUser:id-a,id-outsider"), evidence.asked.join(" "));
+    });
+
+    it("leaves a member found through an outside group unverified, not out of scope, when its profile could not be read", async () => {
+        const inventory = inventoryOf([], { outsideGroupGrants: [{ groupObjectId: "g-admins", role: owner }] });
+        const evidence = scriptedEvidence({ groupUsers: { "g-admins": { kind: "value", value: [{ id: "id-m" }] } }, perUser: { "id-m": { kind: "state", state: "disabled" } } });
+        const [verdict] = await evaluate(inventory, evidence, { acceptedEvidence: ["perUserMfa"], includeGuests: false, includeDisabledAccounts: true });
+        assert.deepEqual([verdict.kind, verdict.user.isGuest], ["unverified", false]);
+        assert.match(verdict.reason ?? "", /cannot tell whether it is a guest/);
     });
 
     it("names users outside the stack from Graph, and leaves a disabled one out of scope", async () => {
@@ -360,6 +670,89 @@ describe("evaluateUsers", () => {
         const [verdict] = await evaluate([outsider], evidence, withUpnExemption);
         assert.equal(verdict.kind, "unverified");
         assert.match(verdict.reason ?? "", /whether an exemption by user principal name names it/);
+    });
+
+    it("turns an outside principal Graph knows as no user into a group, and checks its members for its roles", async () => {
+        const principal = inventoryUser("id-grp", { key: "objectId:id-grp", urn: undefined, objectId: "id-grp", userPrincipalName: undefined, displayName: "id-grp", roles: [owner] });
+        const evidence = scriptedEvidence({
+            profiles: { "id-grp": { kind: "not-found" }, "id-m": { kind: "value", value: { userPrincipalName: "m@contoso.com", accountEnabled: true, userType: "Member" } } },
+            groupUsers: { "id-grp": { kind: "value", value: [{ id: "id-m" }] } },
+            perUser: { "id-m": { kind: "state", state: "disabled" } },
+        });
+        const verdicts = await evaluate([principal], evidence, { acceptedEvidence: ["perUserMfa"] });
+        assert.deepEqual(verdicts.map((v) => [v.user.displayName, v.rule, v.kind, v.user.roles.map((r) => [r.name, r.viaGroup])]), [["m@contoso.com", "privileged", "noncompliant", [["Owner", "id-grp"]]]]);
+    });
+
+    it("says when a role goes to an id the tenant knows as neither user nor group, or to a group Graph gave no answer for", async () => {
+        const unnamed: HeldRole = { reference: "role-ref", system: "azure-rbac", assignmentUrn: "urn:unnamed" };
+        const inventory = inventoryOf([], { outsideGroupGrants: [{ groupObjectId: "g-gone", role: unnamed }, { groupObjectId: "g-silent", role: owner }] });
+        const evidence: MfaEvidence = { ...scriptedEvidence({}), groupUsers: async () => new Map([["g-gone", { kind: "unverified" as const, reason: "Graph answered HTTP 404" }]]) };
+        const result = await evaluateUsers(inventory, { config: DEFAULT_CONFIG, evidence, now: NOW }, BOTH_RULES);
+        assert.deepEqual(result.problems, [
+            { urn: "urn:unnamed", message: "gives the role role-ref to g-gone, which the tenant knows as neither a user nor a group (a service principal, or a deleted object?); nobody is checked for it" },
+            { urn: "urn:a", message: "gives 'Owner' to group g-silent, which is not in the stack, and its members could not be listed (no answer); they are not checked for this role" },
+        ]);
+    });
+
+    it("takes an outside user's guest status from Graph, and keeps the stack's problems", async () => {
+        const outsider = (id: string) => inventoryUser(id, { key: `objectId:${id}`, urn: undefined, objectId: id, userPrincipalName: undefined, displayName: id, accountEnabled: undefined });
+        const evidence = scriptedEvidence({
+            profiles: {
+                "id-g": { kind: "value", value: { userPrincipalName: "g_fabrikam.com#EXT#@contoso.com", userType: "Guest" } },
+                "id-m": { kind: "value", value: { userPrincipalName: "m@contoso.com", userType: "Member" } },
+            },
+            perUser: { "id-m": { kind: "state", state: "disabled" } },
+        });
+        const problem = { urn: "urn:odd", message: "has a malformed principalId" };
+        const inventory = inventoryOf([outsider("id-g"), outsider("id-m")], { problems: [problem] });
+        const result = await evaluateUsers(inventory, { config: { ...DEFAULT_CONFIG, includeGuests: false, acceptedEvidence: ["perUserMfa"] }, evidence, now: NOW }, BOTH_RULES);
+        assert.deepEqual(
+            result.verdicts.map((v) => [v.user.displayName, v.kind, v.user.isGuest, v.user.accountEnabled, v.user.principalKind]),
+            [
+                ["g_fabrikam.com#EXT#@contoso.com", "out-of-scope", true, undefined, "user"],
+                ["m@contoso.com", "noncompliant", false, undefined, "user"],
+            ],
+        );
+        assert.deepEqual(result.problems, [problem]);
+    });
+
+    describe("a user outside the stack whose profile could not be read", () => {
+        const outsider = () => inventoryUser("id-x", { key: "objectId:id-x", urn: undefined, objectId: "id-x", userPrincipalName: undefined, displayName: "id-x" });
+
+        it("names only the settings its profile would decide", async () => {
+            const evidence = scriptedEvidence({ perUser: { "id-x": { kind: "state", state: "disabled" } } });
+            const [verdict] = await evaluate([outsider()], evidence, { acceptedEvidence: ["perUserMfa"], includeGuests: false, includeDisabledAccounts: true });
+            assert.equal(verdict.reason, "the user's profile could not be read (not scripted), so the pack cannot tell whether it is a guest (includeGuests is off)");
+            const [both] = await evaluate([outsider()], evidence, { acceptedEvidence: ["perUserMfa"], includeGuests: false, includeDisabledAccounts: false });
+            assert.equal(
+                both.reason,
+                "the user's profile could not be read (not scripted), so the pack cannot tell whether its sign-in is disabled (includeDisabledAccounts is off), or whether it is a guest (includeGuests is off)",
+            );
+        });
+
+        it("is failed when only an exemption by object id could apply, which needs no profile", async () => {
+            const evidence = scriptedEvidence({ perUser: { "id-x": { kind: "state", state: "disabled" } } });
+            const config: Partial<MfaPolicyConfig> = { acceptedEvidence: ["perUserMfa"], includeGuests: true, includeDisabledAccounts: true, exemptions: [{ user: "00000000-0000-0000-0000-00000000b1a5", reason: "Break glass" }] };
+            const [verdict] = await evaluate([outsider()], evidence, config);
+            assert.equal(verdict.kind, "noncompliant");
+        });
+
+        it("gives only the cause that already made it unverified", async () => {
+            const evidence = scriptedEvidence({ perUser: { "id-x": { kind: "unverified", reason: "Graph answered HTTP 503" } } });
+            const [verdict] = await evaluate([outsider()], evidence, { acceptedEvidence: ["perUserMfa"] });
+            assert.deepEqual(verdict.causes, ["Graph answered HTTP 503"]);
+        });
+
+        it("says Graph gave no answer when the profile is missing from Graph's answers", async () => {
+            const evidence: MfaEvidence = { ...scriptedEvidence({ perUser: { "id-x": { kind: "state", state: "disabled" } } }), userProfiles: async () => new Map() };
+            const [verdict] = await evaluate([outsider()], evidence, { acceptedEvidence: ["perUserMfa"] });
+            assert.match(verdict.reason ?? "", /^the user's profile could not be read \(Graph gave no answer\)/);
+        });
+    });
+
+    it("calls a user whose object id could not be read unverified, and says so", async () => {
+        const [verdict] = await evaluate([inventoryUser("odd", { objectId: undefined })], scriptedEvidence({}), { acceptedEvidence: ["perUserMfa"] });
+        assert.deepEqual([verdict.kind, verdict.reason], ["unverified", "its object id could not be read from the stack"]);
     });
 
     it("reports a group outside the stack whose members could not be listed", async () => {
@@ -396,6 +789,8 @@ describe("isExpired", () => {
         assert.equal(isExpired({ user: "x", reason: "r", expires: "2026-11-24" }, NOW), false);
         assert.equal(isExpired({ user: "x", reason: "r", expires: "2026-11-23" }, NOW), true);
         assert.equal(isExpired({ user: "x", reason: "r" }, NOW), false);
+        assert.equal(isExpired({ user: "x", reason: "r", expires: "2026-11-24" }, new Date("2026-11-24T23:59:59.999Z")), false, "its last millisecond");
+        assert.equal(isExpired({ user: "x", reason: "r", expires: "2026-11-24" }, new Date("2026-11-25T00:00:00.000Z")), true, "the next day");
     });
 
     it("treats an unreadable date as expired rather than as forever", () => {
