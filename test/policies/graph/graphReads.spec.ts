@@ -5,9 +5,12 @@ import {
     Answer,
     PERMISSIONS,
     readAuthenticationStrengths,
+    readCollections,
     readGroupMemberships,
+    readGroupUsers,
     readMemberships,
     readMfaCapable,
+    readSecurityDefaults,
     readRoleEligibilities,
     readUserIdsByPrincipalName,
     readUserProfiles,
@@ -151,6 +154,22 @@ describe("readAuthenticationStrengths", () => {
     });
 });
 
+describe("readAuthenticationStrengths, malformed answers", () => {
+    const path = (id: string) => `/policies/authenticationStrengthPolicies/${id}`;
+
+    it("is unverified when a combination is not a string, and keeps only well-typed fields otherwise", async () => {
+        const { runner } = runnerWith({
+            perUrl: {
+                [path("mixed")]: [reply(200, { id: "mixed", allowedCombinations: ["fido2", 3] })],
+                [path("sparse")]: [reply(200, { id: 9, displayName: null, requirementsSatisfied: 1, allowedCombinations: ["fido2"] })],
+            },
+        });
+        const answers = await readAuthenticationStrengths(runner, ["mixed", "sparse"]);
+        assert.equal(reasonOf(answers.get("mixed")), "Graph's answer for the authentication strength mixed has no allowedCombinations list");
+        assert.deepEqual(answers.get("sparse"), { kind: "value", value: { id: "sparse", allowedCombinations: ["fido2"] } });
+    });
+});
+
 describe("readRoleEligibilities", () => {
     const SELECT = "$select=principalId,roleDefinitionId,directoryScopeId";
     const path = (filterValue: string) => `/roleManagement/directory/roleEligibilityScheduleInstances?$filter=principalId%20eq%20'${filterValue}'&${SELECT}`;
@@ -247,6 +266,15 @@ describe("readUserIdsByPrincipalName", () => {
         assert.equal(filterOf(urls[2]), "userPrincipalName in ('user30@contoso.com')");
     });
 
+    it("ignores rows without an id or a name, and sends nothing for no names", async () => {
+        const rows = [null, { userPrincipalName: "noid@contoso.com" }, { id: "id-x" }, { id: "id-b", userPrincipalName: "bob@contoso.com" }];
+        const answers = await readUserIdsByPrincipalName(runnerWith({ otherwise: page(rows) }).runner, ["noid@contoso.com", "bob@contoso.com"]);
+        assert.deepEqual(Object.fromEntries(answers), { "noid@contoso.com": { kind: "not-found" }, "bob@contoso.com": { kind: "value", value: "id-b" } });
+        const { runner, transport } = runnerWith({});
+        assert.equal((await readUserIdsByPrincipalName(runner, [])).size, 0);
+        assert.equal(transport.requests.length, 0);
+    });
+
     it("gives each name the id of the user Graph lists for it, whatever its case, and not-found for a name nobody has", async () => {
         const { runner } = runnerWith({ otherwise: page([{ id: "id-a", userPrincipalName: "alice@contoso.com" }]) });
 
@@ -279,6 +307,28 @@ describe("readUserIdsByPrincipalName", () => {
 
 describe("readUserProfiles", () => {
     const path = (id: string) => `/users/${id}?$select=id,userPrincipalName,accountEnabled,userType,creationType,externalUserState,identities`;
+
+    it("takes a 404 for not-found only when Graph says Request_ResourceNotFound", async () => {
+        const { runner } = runnerWith({
+            perUrl: {
+                [path("bare")]: [reply(404, "<html>Not Found</html>")],
+                [path("bad")]: [reply(400, { error: { code: "Request_ResourceNotFound" } })],
+            },
+        });
+        const answers = await readUserProfiles(runner, ["bare", "bad"]);
+        assert.equal(
+            reasonOf(answers.get("bare")),
+            "Graph did not find the user, without saying Request_ResourceNotFound (HTTP 404); the read uses the Microsoft Graph permission User.Read.All",
+        );
+        assert.equal(reasonOf(answers.get("bad")), "Graph answered HTTP 400 Request_ResourceNotFound for the user; the read uses the Microsoft Graph permission User.Read.All");
+    });
+
+    it("leaves out fields of the wrong type instead of passing them on", async () => {
+        const odd = { id: "o1", userPrincipalName: 5, accountEnabled: "true", userType: null, creationType: 7, identities: [null, { signInType: 1, issuer: "contoso.example" }, { signInType: "emailAddress" }] };
+        const { runner } = runnerWith({ perUrl: { [path("o1")]: [reply(200, odd)] } });
+        const answers = await readUserProfiles(runner, ["o1"]);
+        assert.deepEqual(answers.get("o1"), { kind: "value", value: { identities: [{}, { issuer: "contoso.example" }, { signInType: "emailAddress" }] } });
+    });
 
     it("selects the profile, guest and sign-in fields and keeps the ones Graph filled", async () => {
         const guest = {
@@ -335,6 +385,43 @@ describe("readUserProfiles", () => {
 
         assert.deepEqual(subRequests(), [`v1.0 1 ${path("group-id")}`]);
         assert.deepEqual(later.get("group-id"), { kind: "not-found" });
+    });
+});
+
+describe("readMemberships, rows Graph lists with less than it knows", () => {
+    const path = "/users/u-1/transitiveMemberOf?$select=id,displayName,roleTemplateId&$top=999";
+
+    it("is unverified when any directory role comes without its template id, even beside readable ones", async () => {
+        const rows = [
+            { "@odata.type": GROUP_TYPE, id: "g-1", displayName: "Staff" },
+            { "@odata.type": ROLE_TYPE, id: "r-1", roleTemplateId: GLOBAL_ADMINISTRATOR },
+            { "@odata.type": ROLE_TYPE, id: "r-2", displayName: null, roleTemplateId: null },
+        ];
+        const answers = await readMemberships(runnerWith({ perUrl: { [path]: [page(rows)] } }).runner, ["u-1"]);
+        assert.match(reasonOf(answers.get("u-1")), /^Graph listed a directory role in the user's group memberships without its roleTemplateId/);
+    });
+
+    it("skips null rows and groups without an id, and keeps a group whose name it may not read", async () => {
+        const rows = [null, { "@odata.type": GROUP_TYPE, id: null }, { "@odata.type": GROUP_TYPE, id: "g-2", displayName: null }, { "@odata.type": ROLE_TYPE, id: "r-1", roleTemplateId: GLOBAL_ADMINISTRATOR }];
+        const answers = await readMemberships(runnerWith({ perUrl: { [path]: [page(rows)] } }).runner, ["u-1"]);
+        assert.deepEqual(answers.get("u-1"), { kind: "value", value: { groups: [{ id: "g-2" }], roleTemplateIds: [GLOBAL_ADMINISTRATOR] } });
+    });
+});
+
+describe("readRoleEligibilities, incomplete rows", () => {
+    it("is unverified when a row lacks its role or its scope", async () => {
+        const pathFor = (id: string) => `/roleManagement/directory/roleEligibilityScheduleInstances?$filter=${encodeURIComponent(`principalId eq '${id}'`)}&$select=principalId,roleDefinitionId,directoryScopeId`;
+        const { runner } = runnerWith({
+            perUrl: {
+                [pathFor("no-role")]: [page([{ principalId: "no-role", directoryScopeId: "/" }])],
+                [pathFor("no-scope")]: [page([{ principalId: "no-scope", roleDefinitionId: GLOBAL_ADMINISTRATOR }])],
+                [pathFor("null-row")]: [page([null])],
+            },
+        });
+        const answers = await readRoleEligibilities(runner, ["no-role", "no-scope", "null-row"]);
+        for (const id of ["no-role", "no-scope", "null-row"]) {
+            assert.match(reasonOf(answers.get(id)), /^Graph listed a role eligibility without its roleDefinitionId or directoryScopeId/, id);
+        }
     });
 });
 
@@ -410,6 +497,20 @@ describe("the reasons a read gives when it fails", () => {
     ];
     const reads = [
         {
+            name: "a group's users",
+            read: readGroupUsers,
+            what: "the members of a group outside the stack",
+            permission: "the Microsoft Graph permission GroupMember.Read.All or Directory.Read.All",
+            notFound: "Graph has no the members of a group outside the stack",
+        },
+        {
+            name: "registration",
+            read: readMfaCapable,
+            what: "the authentication methods registration report",
+            permission: "the Microsoft Graph permission AuditLog.Read.All (and a Microsoft Entra ID P1 or P2 licence)",
+            notFound: "Graph has no the authentication methods registration report",
+        },
+        {
             name: "user memberships",
             read: readMemberships,
             what: "the user's group memberships",
@@ -451,11 +552,104 @@ describe("the reasons a read gives when it fails", () => {
         }
     }
 
+    it("says a 401 survived asking the credential again, and a credential failure how to sign in", async () => {
+        const rejected = await readMemberships(runnerWith({ otherwise: reply(401, { error: { code: "InvalidAuthenticationToken" } }) }).runner, ["id-1"]);
+        assert.equal(reasonOf(rejected.get("id-1")), "Graph rejected the credential's token (HTTP 401 InvalidAuthenticationToken), also after asking the credential again");
+        const noToken = new GraphTransportError("credential", "ManagedIdentityCredential: no managed identity endpoint");
+        const unsigned = await readMemberships(runnerWith({ outer: Array(GRAPH_DEFAULTS.maxAttempts).fill(noToken) }).runner, ["id-1"]);
+        assert.match(reasonOf(unsigned.get("id-1")), /^no Azure credential gave a token \(ManagedIdentityCredential: no managed identity endpoint\); sign in with 'az login'/);
+        const misconfigured = new GraphTransportError("credential", "AZURE_TENANT_ID is 'not a tenant'", true);
+        const refused = await readMemberships(runnerWith({ outer: Array(GRAPH_DEFAULTS.maxAttempts).fill(misconfigured) }).runner, ["id-1"]);
+        assert.equal(reasonOf(refused.get("id-1")), "could not sign in: AZURE_TENANT_ID is 'not a tenant'");
+    });
+
     it("gives the same reason to every user denied for the same cause, so a report can say it once", async () => {
         const { runner } = runnerWith({ otherwise: reply(403, { error: { code: "Authorization_RequestDenied" } }) });
 
         const answers = await readMemberships(runner, ["u1", "u2", "u3"]);
 
         assert.equal(new Set([...answers.values()].map(reasonOf)).size, 1);
+    });
+});
+
+describe("readSecurityDefaults", () => {
+    const PATH = "/policies/identitySecurityDefaultsEnforcementPolicy";
+
+    it("reads isEnabled, on and off", async () => {
+        for (const isEnabled of [true, false]) {
+            const { runner, sent } = runnerWith({ otherwise: reply(200, { id: "00000000-0000-0000-0000-000000000005", isEnabled }) });
+            assert.deepEqual(await readSecurityDefaults(runner), { kind: "value", value: isEnabled });
+            assert.deepEqual(sent(), [`v1.0 /$batch 1 ${PATH}`]);
+        }
+    });
+
+    it("is unverified, not off, when the answer has no isEnabled", async () => {
+        const { runner } = runnerWith({ otherwise: reply(200, { id: "x", isEnabled: "yes" }) });
+        assert.deepEqual(await readSecurityDefaults(runner), { kind: "unverified", reason: "Graph's security defaults answer has no isEnabled" });
+    });
+
+    it("names the permission when Graph denies the read", async () => {
+        const { runner } = runnerWith({ otherwise: reply(403, { error: { code: "Authorization_RequestDenied" } }) });
+        assert.equal(
+            reasonOf(await readSecurityDefaults(runner)),
+            "Graph denied access to the security defaults policy (HTTP 403 Authorization_RequestDenied); the identity the pack runs as needs the Microsoft Graph permission Policy.Read.All",
+        );
+    });
+});
+
+describe("readMfaCapable answers", () => {
+    it("takes isMfaCapable from the user's row, false when the report has no row for the user, unverified without a list", async () => {
+        const capable = await readMfaCapable(runnerWith({ otherwise: page([{ id: "u", isMfaCapable: true }]) }).runner, ["u"]);
+        const notCapable = await readMfaCapable(runnerWith({ otherwise: page([{ id: "u", isMfaCapable: false }]) }).runner, ["u"]);
+        const noRow = await readMfaCapable(runnerWith({ otherwise: page([]) }).runner, ["u"]);
+        const noList = await readMfaCapable(runnerWith({ otherwise: reply(200, {}) }).runner, ["u"]);
+        assert.deepEqual(
+            [capable.get("u"), notCapable.get("u"), noRow.get("u"), noList.get("u")],
+            [
+                { kind: "value", value: true },
+                { kind: "value", value: false },
+                { kind: "value", value: false },
+                { kind: "unverified", reason: "the registration report answer has no 'value' list" },
+            ],
+        );
+    });
+});
+
+describe("readGroupUsers", () => {
+    it("lists a group's users through nesting, across pages, keeping only rows with an id", async () => {
+        const first = "/groups/g-1/transitiveMembers/microsoft.graph.user?$select=id,userPrincipalName&$top=999";
+        const { runner, sent } = runnerWith({
+            perUrl: {
+                [first]: [page([{ id: "u-1", userPrincipalName: "a@contoso.com" }, { userPrincipalName: "no-id@contoso.com" }], "https://graph.microsoft.com/v1.0/groups/g-1/transitiveMembers/microsoft.graph.user?$skiptoken=2")],
+                "/groups/g-1/transitiveMembers/microsoft.graph.user?$skiptoken=2": [page([{ id: "u-2", userPrincipalName: null }])],
+            },
+        });
+        const answers = await readGroupUsers(runner, ["g-1"]);
+        assert.deepEqual(answers.get("g-1"), { kind: "value", value: [{ id: "u-1", userPrincipalName: "a@contoso.com" }, { id: "u-2", userPrincipalName: undefined }] });
+        assert.deepEqual(sent(), [`v1.0 /$batch 1 ${first}`, "v1.0 /$batch 1 /groups/g-1/transitiveMembers/microsoft.graph.user?$skiptoken=2"]);
+    });
+});
+
+describe("readCollections", () => {
+    it("is unverified when an answer has no 'value' list", async () => {
+        const { runner } = runnerWith({ otherwise: reply(200, { items: [] }) });
+        const answers = await readCollections(runner, ["/things"], "the things", "a permission");
+        assert.deepEqual(answers.get("/things"), { kind: "unverified", reason: "Graph's answer for the things has no 'value' list" });
+    });
+
+    it("stops following nextLink after the page limit, and says so rather than answer with part of the list", async () => {
+        let pages = 0;
+        const endless = () => page([{ id: `row-${pages}` }], `https://graph.microsoft.com/v1.0/things?$skiptoken=${++pages}`);
+        const { runner } = runnerWith({ otherwise: endless });
+        const answers = await readCollections(runner, ["/things"], "the things", "a permission", { maxPages: 3 });
+        assert.deepEqual(answers.get("/things"), { kind: "unverified", reason: "the things spans more than 3 pages" });
+        assert.equal(pages, 3);
+    });
+
+    it("follows a nextLink on the beta root too, relative to the version", async () => {
+        const { runner, sent } = runnerWith({ perUrl: { "/things": [page([{ id: 1 }], "https://graph.microsoft.com/beta/things?$skiptoken=b")], "/things?$skiptoken=b": [page([{ id: 2 }])] } }, "beta");
+        const answers = await readCollections(runner, ["/things"], "the things", "a permission");
+        assert.deepEqual(answers.get("/things"), { kind: "value", value: [{ id: 1 }, { id: 2 }] });
+        assert.deepEqual(sent(), ["beta /$batch 1 /things", "beta /$batch 1 /things?$skiptoken=b"]);
     });
 });
