@@ -7,6 +7,7 @@ import { causeFor } from "./causes";
 import { Unknown, unknownBecause } from "./truth";
 import { factsNeededBy, userFactsOf } from "./userFacts";
 import { EvidenceRequest, MfaEvidence } from "../graph/mfaEvidence";
+import { PerUserMfaAnswer } from "../graph/perUserMfa";
 import { Inventory, InventoryProblem, InventoryUser } from "../inventory/types";
 import { EvidenceSource } from "../report/reportTypes";
 import { Classification, classifyUser, roleNameMatcher } from "../roles/classify";
@@ -214,24 +215,16 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
 
     async perUserMfa(pending, { evidence, request }) {
         const asked = pending.filter((p) => p.verdict.user.objectId);
-        const answers = asked.length ? await evidence.perUserMfaStates(asked.map((p) => p.verdict.user.objectId!), request) : new Map();
+        const answers: ReadonlyMap<string, PerUserMfaAnswer> = asked.length ? await evidence.perUserMfaStates(asked.map((p) => p.verdict.user.objectId!), request) : new Map();
         for (const item of pending) {
-            const { user } = item.verdict;
-            if (user.isNew) {
+            if (item.verdict.user.isNew) {
                 // Graph creates accounts with per-user MFA disabled, and the stack cannot say otherwise.
                 note(item, "newAccount", "a new account starts with per-user MFA 'disabled'");
                 continue;
             }
-            if (!user.objectId) {
-                item.uncertain.push("its object id could not be read from the stack");
-                continue;
-            }
-            const answer = answers.get(user.objectId);
-            if (!answer || answer.kind === "unverified") {
-                const reason = answer?.reason ?? "no answer was recorded for the user";
-                note(item, "perUserMfa", `per-user MFA state could not be read: ${reason}`);
-                item.uncertain.push(reason);
-            } else if (typeof answer.state === "string" && MFA_STATES_THAT_PASS.has(answer.state)) {
+            const answer = answerAbout(item, answers, "perUserMfa", "per-user MFA state");
+            if (!answer) continue;
+            if (typeof answer.state === "string" && MFA_STATES_THAT_PASS.has(answer.state)) {
                 pass(item, "perUserMfa", `per-user MFA state is '${answer.state}'`);
             } else {
                 const state = answer.state === undefined ? "missing" : answer.state === null ? "null" : `'${answer.state}'`;
@@ -242,24 +235,15 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
 
     async registration(pending, { evidence, request }) {
         const asked = pending.filter((p) => p.verdict.user.objectId);
-        const answers = asked.length ? await evidence.mfaCapable(asked.map((p) => p.verdict.user.objectId!), request) : new Map();
+        const answers: ReadonlyMap<string, Answer<boolean>> = asked.length ? await evidence.mfaCapable(asked.map((p) => p.verdict.user.objectId!), request) : new Map();
         for (const item of pending) {
-            const { user } = item.verdict;
-            if (user.isNew) {
+            if (item.verdict.user.isNew) {
                 note(item, "registration", "a new account has no MFA method registered");
                 continue;
             }
-            // As for the per-user state: a user the pack could not ask about, or got no answer for, is unverified, never failed.
-            if (!user.objectId) {
-                item.uncertain.push("its object id could not be read from the stack");
-                continue;
-            }
-            const answer = answers.get(user.objectId);
-            if (!answer || answer.kind === "unverified") {
-                const reason = answer?.reason ?? "no answer was recorded for the user";
-                note(item, "registration", `MFA registration could not be read: ${reason}`);
-                item.uncertain.push(reason);
-            } else if (answer.value) {
+            const answer = answerAbout(item, answers, "registration", "MFA registration");
+            if (!answer) continue;
+            if (answer.value) {
                 pass(item, "registration", "the user is registered for MFA (isMfaCapable)");
             } else {
                 note(item, "registration", "the user has no MFA method registered (isMfaCapable is false)");
@@ -267,6 +251,26 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
         }
     },
 };
+
+type Unverified = { kind: "unverified"; reason: string };
+
+/**
+ * What Graph said of an existing user, or `undefined` once the user is marked unverified with why:
+ * no object id to ask with, no answer, or a read that failed. A fact the pack lacks never fails a user.
+ */
+function answerAbout<A extends { kind: string }>(item: Pending, answers: ReadonlyMap<string, A>, source: EvidenceSource, what: string): Exclude<A, Unverified> | undefined {
+    const { objectId } = item.verdict.user;
+    if (!objectId) {
+        item.uncertain.push("its object id could not be read from the stack");
+        return undefined;
+    }
+    const answer = answers.get(objectId);
+    if (answer && answer.kind !== "unverified") return answer as Exclude<A, Unverified>;
+    const reason = (answer as Unverified | undefined)?.reason ?? "no answer was recorded for the user";
+    note(item, source, `${what} could not be read: ${reason}`);
+    item.uncertain.push(reason);
+    return undefined;
+}
 
 /** The stack resources a stack policy's unknown ids may come from. */
 function stackReferencesOf(inventory: Inventory): StackReferences {
