@@ -137,7 +137,12 @@ export async function readMfaCapable(runner: BatchRunner, objectIds: readonly st
             if (failure) return [id, { kind: "unverified", reason: failure }];
             const rows = ((outcome as GraphResponse).body as { value?: { isMfaCapable?: unknown }[] } | undefined)?.value;
             if (!Array.isArray(rows)) return [id, { kind: "unverified", reason: "the registration report answer has no 'value' list" }];
-            return [id, { kind: "value", value: rows[0]?.isMfaCapable === true }];
+            // The report is computed after the fact (each row has its lastUpdatedDateTime): a user it does
+            // not list yet is a user it says nothing about, not one without MFA.
+            if (rows.length === 0) return [id, { kind: "unverified", reason: "the registration report has no row for the user (it may not list a new account yet)" }];
+            const capable = rows[0]?.isMfaCapable;
+            if (typeof capable !== "boolean") return [id, { kind: "unverified", reason: "the registration report's row for the user has no isMfaCapable" }];
+            return [id, { kind: "value", value: capable }];
         }),
     );
 }
