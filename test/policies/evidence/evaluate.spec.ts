@@ -28,6 +28,11 @@ function inventoryUser(name: string, extra: Partial<InventoryUser> = {}): Invent
     };
 }
 
+/** A user the stack only names by object id (an assignment's principal), as the inventory keeps it until Graph says who it is. */
+function outsideUser(id: string, extra: Partial<InventoryUser> = {}): InventoryUser {
+    return inventoryUser(id, { key: `objectId:${id}`, urn: undefined, objectId: id, userPrincipalName: undefined, displayName: id, ...extra });
+}
+
 const owner: HeldRole = { name: "Owner", reference: "owner", system: "azure-rbac", assignmentUrn: "urn:a" };
 
 /** A Graph conditional access policy in the shape Graph returns. */
@@ -646,7 +651,6 @@ describe("evaluateUsers", () => {
     });
 
     it("names users outside the stack from Graph, and leaves a disabled one out of scope", async () => {
-        const outsider = (id: string) => inventoryUser(id, { key: `objectId:${id}`, urn: undefined, objectId: id, userPrincipalName: undefined, displayName: id });
         const evidence = scriptedEvidence({
             profiles: {
                 "id-x": { kind: "value", value: { userPrincipalName: "x@contoso.com", accountEnabled: true, userType: "Member" } },
@@ -654,7 +658,7 @@ describe("evaluateUsers", () => {
             },
             perUser: { "id-x": { kind: "state", state: "disabled" }, "id-unknown": { kind: "state", state: "disabled" } },
         });
-        const verdicts = await evaluate([outsider("id-x"), outsider("id-off"), outsider("id-unknown")], evidence, { acceptedEvidence: ["perUserMfa"] });
+        const verdicts = await evaluate([outsideUser("id-x"), outsideUser("id-off"), outsideUser("id-unknown")], evidence, { acceptedEvidence: ["perUserMfa"] });
         // id-unknown's profile could not be read: it may be a disabled account, which is out of scope, so it is not failed.
         assert.deepEqual(kinds(verdicts), [["x@contoso.com", "noncompliant"], ["off@contoso.com", "out-of-scope"], ["id-unknown", "unverified"]]);
         assert.match(verdicts[2].reason ?? "", /the user's profile could not be read \(not scripted\), so the pack cannot tell whether its sign-in is disabled \(includeDisabledAccounts is off\)/);
@@ -662,7 +666,7 @@ describe("evaluateUsers", () => {
     });
 
     it("fails a user whose profile could not be read only when no setting turns on what the profile would say", async () => {
-        const outsider = inventoryUser("id-unknown", { key: "objectId:id-unknown", urn: undefined, objectId: "id-unknown", userPrincipalName: undefined, displayName: "id-unknown" });
+        const outsider = outsideUser("id-unknown");
         const evidence = scriptedEvidence({ perUser: { "id-unknown": { kind: "state", state: "disabled" } } });
         const everyone = { acceptedEvidence: ["perUserMfa" as const], includeDisabledAccounts: true, includeGuests: true };
         assert.deepEqual((await evaluate([outsider], evidence, everyone)).map((v) => v.kind), ["noncompliant"]);
@@ -673,7 +677,7 @@ describe("evaluateUsers", () => {
     });
 
     it("turns an outside principal Graph knows as no user into a group, and checks its members for its roles", async () => {
-        const principal = inventoryUser("id-grp", { key: "objectId:id-grp", urn: undefined, objectId: "id-grp", userPrincipalName: undefined, displayName: "id-grp", roles: [owner] });
+        const principal = outsideUser("id-grp", { roles: [owner] });
         const evidence = scriptedEvidence({
             profiles: { "id-grp": { kind: "not-found" }, "id-m": { kind: "value", value: { userPrincipalName: "m@contoso.com", accountEnabled: true, userType: "Member" } } },
             groupUsers: { "id-grp": { kind: "value", value: [{ id: "id-m" }] } },
@@ -695,7 +699,6 @@ describe("evaluateUsers", () => {
     });
 
     it("takes an outside user's guest status from Graph, and keeps the stack's problems", async () => {
-        const outsider = (id: string) => inventoryUser(id, { key: `objectId:${id}`, urn: undefined, objectId: id, userPrincipalName: undefined, displayName: id, accountEnabled: undefined });
         const evidence = scriptedEvidence({
             profiles: {
                 "id-g": { kind: "value", value: { userPrincipalName: "g_fabrikam.com#EXT#@contoso.com", userType: "Guest" } },
@@ -704,7 +707,7 @@ describe("evaluateUsers", () => {
             perUser: { "id-m": { kind: "state", state: "disabled" } },
         });
         const problem = { urn: "urn:odd", message: "has a malformed principalId" };
-        const inventory = inventoryOf([outsider("id-g"), outsider("id-m")], { problems: [problem] });
+        const inventory = inventoryOf([outsideUser("id-g", { accountEnabled: undefined }), outsideUser("id-m", { accountEnabled: undefined })], { problems: [problem] });
         const result = await evaluateUsers(inventory, { config: { ...DEFAULT_CONFIG, includeGuests: false, acceptedEvidence: ["perUserMfa"] }, evidence, now: NOW }, BOTH_RULES);
         assert.deepEqual(
             result.verdicts.map((v) => [v.user.displayName, v.kind, v.user.isGuest, v.user.accountEnabled, v.user.principalKind]),
@@ -717,7 +720,7 @@ describe("evaluateUsers", () => {
     });
 
     describe("a user outside the stack whose profile could not be read", () => {
-        const outsider = () => inventoryUser("id-x", { key: "objectId:id-x", urn: undefined, objectId: "id-x", userPrincipalName: undefined, displayName: "id-x" });
+        const outsider = () => outsideUser("id-x");
 
         it("names only the settings its profile would decide", async () => {
             const evidence = scriptedEvidence({ perUser: { "id-x": { kind: "state", state: "disabled" } } });
