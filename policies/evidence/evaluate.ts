@@ -252,7 +252,7 @@ const GATHER: Record<EvidenceSourceName, Gatherer> = {
     },
 };
 
-type Unverified = { kind: "unverified"; reason: string };
+type Unverified = Extract<Answer<unknown>, { kind: "unverified" }>;
 
 /**
  * What Graph said of an existing user, or `undefined` once the user is marked unverified with why:
