@@ -152,10 +152,6 @@ describe("readAuthenticationStrengths", () => {
         assert.deepEqual(subRequests(), [`v1.0 1 ${path(PHISHING_RESISTANT)}`, `v1.0 1 ${path("00000000-0000-0000-0000-000000000002")}`]);
         assert.equal(later.get(PHISHING_RESISTANT)?.kind, "value");
     });
-});
-
-describe("readAuthenticationStrengths, malformed answers", () => {
-    const path = (id: string) => `/policies/authenticationStrengthPolicies/${id}`;
 
     it("is unverified when a combination is not a string, and keeps only well-typed fields otherwise", async () => {
         const { runner } = runnerWith({
@@ -228,12 +224,20 @@ describe("readRoleEligibilities", () => {
         );
     });
 
-    it("is unverified when a listed eligibility has no role or no scope", async () => {
-        const { runner } = runnerWith({ otherwise: page([instance(GLOBAL_ADMINISTRATOR), { ...instance(GLOBAL_ADMINISTRATOR), directoryScopeId: null }]) });
+    it("is unverified when a listed eligibility has no role or no scope, or is null", async () => {
+        const { runner } = runnerWith({
+            perUrl: {
+                [path("u1")]: [page([instance(GLOBAL_ADMINISTRATOR), { ...instance(GLOBAL_ADMINISTRATOR), directoryScopeId: null }])],
+                [path("no-role")]: [page([{ ...instance(GLOBAL_ADMINISTRATOR), roleDefinitionId: null }])],
+                [path("null-row")]: [page([null])],
+            },
+        });
 
-        const answers = await readRoleEligibilities(runner, ["u1"]);
+        const answers = await readRoleEligibilities(runner, ["u1", "no-role", "null-row"]);
 
-        assert.equal(reasonOf(answers.get("u1")), "Graph listed a role eligibility without its roleDefinitionId or directoryScopeId in the principal's role eligibilities");
+        for (const id of ["u1", "no-role", "null-row"]) {
+            assert.equal(reasonOf(answers.get(id)), "Graph listed a role eligibility without its roleDefinitionId or directoryScopeId in the principal's role eligibilities", id);
+        }
     });
 });
 
@@ -245,6 +249,29 @@ describe("readMfaCapable", () => {
 
         assert.deepEqual(sent(), ["v1.0 /$batch 1 /reports/authenticationMethods/userRegistrationDetails?$filter=id%20eq%20'o''brien'"]);
         assert.deepEqual(answers.get("o'brien"), { kind: "value", value: true });
+    });
+
+    it("takes isMfaCapable from the user's row, and is unverified without a row, a boolean or a list", async () => {
+        const answerFor = async (script: TransportScript) => (await readMfaCapable(runnerWith(script).runner, ["u"])).get("u");
+        assert.deepEqual(
+            [
+                await answerFor({ otherwise: page([{ id: "u", isMfaCapable: true }]) }),
+                await answerFor({ otherwise: page([{ id: "u", isMfaCapable: false }]) }),
+                // The report is computed after the fact and may not list a new account yet: no row says nothing about MFA.
+                await answerFor({ otherwise: page([]) }),
+                await answerFor({ otherwise: page([{ id: "u", isMfaCapable: null }]) }),
+                await answerFor({ otherwise: page([null]) }),
+                await answerFor({ otherwise: reply(200, {}) }),
+            ],
+            [
+                { kind: "value", value: true },
+                { kind: "value", value: false },
+                { kind: "unverified", reason: "the registration report has no row for the user (it may not list a new account yet)" },
+                { kind: "unverified", reason: "the registration report's row for the user has no isMfaCapable" },
+                { kind: "unverified", reason: "the registration report's row for the user has no isMfaCapable" },
+                { kind: "unverified", reason: "the registration report answer has no 'value' list" },
+            ],
+        );
     });
 });
 
@@ -405,23 +432,6 @@ describe("readMemberships, rows Graph lists with less than it knows", () => {
         const rows = [null, { "@odata.type": GROUP_TYPE, id: null }, { "@odata.type": GROUP_TYPE, id: "g-2", displayName: null }, { "@odata.type": ROLE_TYPE, id: "r-1", roleTemplateId: GLOBAL_ADMINISTRATOR }];
         const answers = await readMemberships(runnerWith({ perUrl: { [path]: [page(rows)] } }).runner, ["u-1"]);
         assert.deepEqual(answers.get("u-1"), { kind: "value", value: { groups: [{ id: "g-2" }], roleTemplateIds: [GLOBAL_ADMINISTRATOR] } });
-    });
-});
-
-describe("readRoleEligibilities, incomplete rows", () => {
-    it("is unverified when a row lacks its role or its scope", async () => {
-        const pathFor = (id: string) => `/roleManagement/directory/roleEligibilityScheduleInstances?$filter=${encodeURIComponent(`principalId eq '${id}'`)}&$select=principalId,roleDefinitionId,directoryScopeId`;
-        const { runner } = runnerWith({
-            perUrl: {
-                [pathFor("no-role")]: [page([{ principalId: "no-role", directoryScopeId: "/" }])],
-                [pathFor("no-scope")]: [page([{ principalId: "no-scope", roleDefinitionId: GLOBAL_ADMINISTRATOR }])],
-                [pathFor("null-row")]: [page([null])],
-            },
-        });
-        const answers = await readRoleEligibilities(runner, ["no-role", "no-scope", "null-row"]);
-        for (const id of ["no-role", "no-scope", "null-row"]) {
-            assert.match(reasonOf(answers.get(id)), /^Graph listed a role eligibility without its roleDefinitionId or directoryScopeId/, id);
-        }
     });
 });
 
@@ -593,31 +603,6 @@ describe("readSecurityDefaults", () => {
         assert.equal(
             reasonOf(await readSecurityDefaults(runner)),
             "Graph denied access to the security defaults policy (HTTP 403 Authorization_RequestDenied); the identity the pack runs as needs the Microsoft Graph permission Policy.Read.All",
-        );
-    });
-});
-
-describe("readMfaCapable answers", () => {
-    it("takes isMfaCapable from the user's row, and is unverified without a row, a boolean or a list", async () => {
-        const answerFor = async (script: TransportScript) => (await readMfaCapable(runnerWith(script).runner, ["u"])).get("u");
-        assert.deepEqual(
-            [
-                await answerFor({ otherwise: page([{ id: "u", isMfaCapable: true }]) }),
-                await answerFor({ otherwise: page([{ id: "u", isMfaCapable: false }]) }),
-                // The report is computed after the fact and may not list a new account yet: no row says nothing about MFA.
-                await answerFor({ otherwise: page([]) }),
-                await answerFor({ otherwise: page([{ id: "u", isMfaCapable: null }]) }),
-                await answerFor({ otherwise: page([null]) }),
-                await answerFor({ otherwise: reply(200, {}) }),
-            ],
-            [
-                { kind: "value", value: true },
-                { kind: "value", value: false },
-                { kind: "unverified", reason: "the registration report has no row for the user (it may not list a new account yet)" },
-                { kind: "unverified", reason: "the registration report's row for the user has no isMfaCapable" },
-                { kind: "unverified", reason: "the registration report's row for the user has no isMfaCapable" },
-                { kind: "unverified", reason: "the registration report answer has no 'value' list" },
-            ],
         );
     });
 });
