@@ -11,6 +11,7 @@ import { snapshotOf } from "../snapshots";
 
 const NOW = new Date("2026-11-24T12:00:00Z");
 const BOTH_RULES = new Set<Rule>(["non-privileged", "privileged"]);
+const GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10";
 
 function inventoryUser(name: string, extra: Partial<InventoryUser> = {}): InventoryUser {
     return {
@@ -205,7 +206,6 @@ describe("evaluateUsers", () => {
     });
 
     describe("a policy that excludes a directory role", () => {
-        const GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10";
         const policy = { kind: "value" as const, value: [graphPolicy("MFA except admins", { users: { excludeRoles: [GLOBAL_ADMINISTRATOR] } })] };
 
         it("does not count it for a user eligible for the role tenant-wide, who can activate it, and asks only about existing users", async () => {
@@ -378,8 +378,7 @@ describe("evaluateUsers", () => {
         });
 
         it("resolves the new directory role it excludes to the role's template id", async () => {
-            const GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10";
-            const role = directoryRole({ name: "ga", displayName: "Global Administrator", preview: true });
+                const role = directoryRole({ name: "ga", displayName: "Global Administrator", preview: true });
             const policy = snapshotOf(conditionalAccessPolicy({ name: "all-mfa", displayName: "All MFA", includedUsers: ["All"], excludedRoles: [role], preview: true }));
             const admin = inventoryUser("admin", { roles: [{ name: "Global Administrator", reference: role.urn, templateId: GLOBAL_ADMINISTRATOR, system: "entra-directory", assignmentUrn: "urn:ga-assignment" }] });
             const inventory = inventoryOf([admin, inventoryUser("a")], { conditionalAccessPolicies: [policy], directoryRoles: [{ urn: role.urn, templateId: GLOBAL_ADMINISTRATOR }] });
@@ -533,10 +532,10 @@ describe("evaluateUsers", () => {
 
     it("counts a built-in MFA authentication strength, and a policy for the user's directory role", async () => {
         const strength = graphPolicy("Phishing-resistant for admins", {
-            users: { includeUsers: [], includeRoles: ["62e90394-69f5-4237-9190-012177145e10"] },
+            users: { includeUsers: [], includeRoles: [GLOBAL_ADMINISTRATOR] },
             grant: { builtInControls: [], authenticationStrength: { id: "00000000-0000-0000-0000-000000000004" } },
         });
-        const admin = inventoryUser("ga", { roles: [{ name: "Global Administrator", reference: "t", templateId: "62e90394-69f5-4237-9190-012177145e10", system: "entra-directory", assignmentUrn: "urn:x" }] });
+        const admin = inventoryUser("ga", { roles: [{ name: "Global Administrator", reference: "t", templateId: GLOBAL_ADMINISTRATOR, system: "entra-directory", assignmentUrn: "urn:x" }] });
         const verdicts = await evaluate([admin], scriptedEvidence({ conditionalAccess: { kind: "value", value: [strength] } }), ALL_EVIDENCE);
         assert.deepEqual(verdicts.map((v) => [v.kind, v.decidedBy]), [["compliant", "conditionalAccess"]]);
     });
