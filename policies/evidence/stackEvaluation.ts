@@ -71,11 +71,9 @@ export class StackEvaluator {
         this.dependencies.prefetch?.stop();
         const memo = this.memoFor(resources, rule, config);
         if (!memo) return Promise.resolve({ rule, result: { failure: "the stack's resources could not be read" }, config: config ?? DEFAULT_CONFIG });
-        let result = memo.byRule.get(rule);
-        if (!result) {
-            result = this.run(memo, rule);
-            memo.byRule.set(rule, result);
-        }
+        // A memo serves each rule once (`memoFor`), so this rule has no result in it yet.
+        const result = this.run(memo, rule);
+        memo.byRule.set(rule, result);
         // A promise of its own for each caller: with the debugger on (run-policy-pack turns it on),
         // V8 links an awaited promise to the async function awaiting it (for async stack traces), so
         // the memo's promise, awaited directly, kept the policy's `args` (the SDK's decoded stack and

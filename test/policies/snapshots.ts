@@ -1,3 +1,4 @@
+import { PolicyResource, unknownCheckingProxy } from "@pulumi/policy";
 import { copyPropertyBag } from "../../policies/inventory/propertyValues";
 import { StackResourceSnapshot } from "../../policies/inventory/types";
 import { SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, StackResource } from "../harness/stackResource";
@@ -10,6 +11,26 @@ export function snapshotOf(resource: StackResource): StackResourceSnapshot {
         name: resource.name,
         props: copyPropertyBag(unwrapSecrets(resource.outputs)),
         propertyDependencies: resource.propertyDependencies ?? {},
+    };
+}
+
+/**
+ * The resource as the SDK hands it to a stack policy in-process: outputs with secrets unwrapped,
+ * behind its unknown-checking proxy, dependencies as resource objects (only their URNs are read).
+ */
+export function policyResourceOf(resource: StackResource): PolicyResource {
+    const props = unknownCheckingProxy(unwrapSecrets(resource.outputs) as Record<string, unknown>);
+    const toResources = (urns: string[]) => urns.map((urn) => ({ urn }) as PolicyResource);
+    return {
+        urn: resource.urn,
+        type: resource.type,
+        name: resource.name,
+        props,
+        opts: {} as PolicyResource["opts"],
+        dependencies: toResources(resource.dependencies ?? []),
+        propertyDependencies: Object.fromEntries(Object.entries(resource.propertyDependencies ?? {}).map(([property, urns]) => [property, toResources(urns)])),
+        isType: () => false,
+        asType: () => undefined,
     };
 }
 

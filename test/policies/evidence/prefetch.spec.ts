@@ -1,52 +1,13 @@
 import * as assert from "node:assert/strict";
 import { DEFAULT_CONFIG } from "../../../policies/config";
 import { AnalyzedResource, EvidencePrefetch } from "../../../policies/evidence/prefetch";
-import { EvidenceRequest, MfaEvidence } from "../../../policies/graph/mfaEvidence";
+import { MfaEvidence } from "../../../policies/graph/mfaEvidence";
 import { builtInRoleCatalog } from "../../../policies/roles/catalog";
+import { recordingEvidence } from "./recordingEvidence";
 
 const NOW = new Date("2026-12-01T12:00:00Z");
 const OWNER = "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/**
- * Evidence that records every question and answers "not verified" (or what `script` gives for a
- * question and id; a function is called each time), or throws when told to.
- */
-function recordingEvidence(fail = false, script: Record<string, Record<string, unknown>> = {}): MfaEvidence & { asked: string[]; requests: EvidenceRequest[] } {
-    const asked: string[] = [];
-    const requests: EvidenceRequest[] = [];
-    const answer = (what: string) => async (ids: readonly string[], request: EvidenceRequest) => {
-        asked.push(`${what}:${[...ids].join(",")}`);
-        requests.push(request);
-        if (fail) throw new Error("Graph exploded");
-        const scripted = (id: string) => {
-            const step = script[what]?.[id];
-            return typeof step === "function" ? step() : step;
-        };
-        return new Map(ids.map((id) => [id, (scripted(id) ?? { kind: "unverified", reason: "recorded" }) as never]));
-    };
-    const tenant = (what: string) => async (request: EvidenceRequest) => {
-        asked.push(what);
-        requests.push(request);
-        if (fail) throw new Error("Graph exploded");
-        return { kind: "value", value: what === "conditionalAccess" ? [] : false } as never;
-    };
-    return {
-        asked,
-        requests,
-        perUserMfaStates: answer("perUser"),
-        mfaCapable: answer("registration"),
-        memberships: answer("memberships"),
-        groupMemberships: answer("groupMemberships"),
-        groupUsers: answer("groupUsers"),
-        userProfiles: answer("profiles"),
-        authenticationStrengths: answer("strengths"),
-        roleEligibilities: answer("eligibilities"),
-        userIdsByPrincipalName: answer("userIds"),
-        conditionalAccessPolicies: tenant("conditionalAccess"),
-        securityDefaultsEnabled: tenant("securityDefaults"),
-    };
-}
 
 function ownerAssignment(name: string, principalId: string): AnalyzedResource {
     return { urn: `urn:pulumi:dev::p::azure-native:authorization:RoleAssignment::${name}`, type: "azure-native:authorization:RoleAssignment", name, props: { principalId, principalType: "User", roleDefinitionId: OWNER, scope: "/subscriptions/00000000-0000-0000-0000-000000000001" } };
