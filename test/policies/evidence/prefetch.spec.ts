@@ -1,4 +1,5 @@
 import * as assert from "node:assert/strict";
+import { unknownCheckingProxy } from "@pulumi/policy";
 import { DEFAULT_CONFIG } from "../../../policies/config";
 import { AnalyzedResource, EvidencePrefetch } from "../../../policies/evidence/prefetch";
 import { MfaEvidence } from "../../../policies/graph/mfaEvidence";
@@ -80,11 +81,62 @@ describe("EvidencePrefetch", () => {
             const evidence = recordingEvidence(false, { userIds: { "newcomer@contoso.com": { kind: "not-found" } } });
             const prefetch = prefetchWith(evidence);
             prefetch.observe(stackUser("newcomer"), DEFAULT_CONFIG);
+            prefetch.observe(ownerAssignment("a", "id-a"), DEFAULT_CONFIG);
             await prefetch.settled();
             prefetch.observe(stackUser("other"), DEFAULT_CONFIG);
             await prefetch.settled();
             assert.deepEqual(evidence.asked.filter((q) => q.startsWith("userIds")), ["userIds:newcomer@contoso.com", "userIds:other@contoso.com"]);
-            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("perUser")), []);
+            // Each evaluation still asks about the principals it knows, never about the new user.
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("perUser")), ["perUser:id-a", "perUser:id-a"]);
+        });
+
+        it("asks by name only for users whose name is known and whose object id is not, within the prefetch's deadline", async () => {
+            const evidence = recordingEvidence(false, { userIds: { "carol@contoso.com": { kind: "value", value: "id-carol" } } });
+            const prefetch = prefetchWith(evidence);
+            const user = (name: string, props: Record<string, unknown>): AnalyzedResource => ({ ...stackUser(name), props: unknownCheckingProxy(props) });
+            // The name itself unknown during preview: nothing to ask, and nothing else may break on it.
+            prefetch.observe(user("dave", { userPrincipalName: UNKNOWN, accountEnabled: true }), DEFAULT_CONFIG);
+            // Another input unknown: the name is still asked.
+            prefetch.observe(user("carol", { userPrincipalName: "carol@contoso.com", accountEnabled: UNKNOWN }), DEFAULT_CONFIG);
+            // The object id already known: no name to resolve.
+            prefetch.observe(user("erin", { userPrincipalName: "erin@contoso.com", objectId: "id-erin" }), DEFAULT_CONFIG);
+            await prefetch.settled();
+
+            const byName = evidence.asked.findIndex((q) => q.startsWith("userIds"));
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("userIds")), ["userIds:carol@contoso.com"]);
+            // The prefetch's deadline: the share of the budget AnalyzeStack gives one source (120 s / 3).
+            assert.equal(evidence.requests[byName].deadline, NOW.getTime() + 40_000);
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("perUser")), ["perUser:id-carol,id-erin"]);
+        });
+
+        it("asks a name once, however many resources name it, and asks nothing by name when no name is new", async () => {
+            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "id-alice" } } });
+            const prefetch = prefetchWith(evidence);
+            prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
+            await prefetch.settled();
+            prefetch.observe({ ...stackUser("alice"), urn: `${stackUser("alice").urn}-again` }, DEFAULT_CONFIG);
+            prefetch.observe(ownerAssignment("b", "id-b"), DEFAULT_CONFIG);
+            await prefetch.settled();
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("userIds")), ["userIds:alice@contoso.com"]);
+        });
+
+        it("answers the advisory from names already resolved, without asking again", async () => {
+            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "ID-ALICE" } } });
+            const prefetch = prefetchWith(evidence);
+            prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
+            await prefetch.settled();
+            const alice = await prefetch.stackUser("id-alice", { deadline: Date.now() + 5_000 });
+            assert.equal(alice?.urn, stackUser("alice").urn);
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("userIds")), ["userIds:alice@contoso.com"]);
+        });
+
+        it("does not ask names for the advisory once its deadline has passed", async () => {
+            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "id-alice" } } });
+            const prefetch = prefetchWith(evidence);
+            prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
+            assert.equal(await prefetch.stackUser("id-alice", { deadline: Date.now() - 1 }), undefined);
+            assert.deepEqual(evidence.asked.filter((q) => q.startsWith("userIds")), []);
+            await prefetch.settled();
         });
 
         it("asks a name again at the next evaluation when Graph gave no answer for it", async () => {
@@ -112,6 +164,27 @@ describe("EvidencePrefetch", () => {
             assert.equal(await prefetch.stackUser("id-outsider", request), undefined);
             await prefetch.settled();
         });
+    });
+
+    it("reads only the tenant-wide evidence the settings accept", async () => {
+        const evidence = recordingEvidence();
+        const prefetch = prefetchWith(evidence);
+        prefetch.observe(ownerAssignment("a", "id-a"), { ...DEFAULT_CONFIG, acceptedEvidence: ["perUserMfa"] });
+        await prefetch.settled();
+        assert.deepEqual(evidence.asked, ["profiles:id-a", "perUser:id-a"]);
+    });
+
+    it("asks nothing more once its share of the budget has run out", async () => {
+        const evidence = recordingEvidence();
+        let now = NOW.getTime();
+        const prefetch = new EvidencePrefetch({ evidence, catalog: builtInRoleCatalog, now: () => new Date(now) }, 5);
+        prefetch.observe(ownerAssignment("a", "id-a"), DEFAULT_CONFIG);
+        await prefetch.settled();
+        // Exactly the deadline: the share of the default 120 s budget one of three sources gets.
+        now = NOW.getTime() + 40_000;
+        prefetch.observe(ownerAssignment("b", "id-b"), DEFAULT_CONFIG);
+        await prefetch.settled();
+        assert.deepEqual(evidence.asked.filter((q) => q.startsWith("perUser")), ["perUser:id-a"]);
     });
 
     it("evaluates while resources keep arriving, rather than after the last one", async () => {
