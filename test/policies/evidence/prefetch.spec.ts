@@ -18,6 +18,11 @@ function stackUser(name: string): AnalyzedResource {
     return { urn: `urn:pulumi:dev::p::azuread:index/user:User::${name}`, type: "azuread:index/user:User", name, props: { userPrincipalName: `${name}@contoso.com`, accountEnabled: true } };
 }
 
+/** Evidence in which Graph knows alice@contoso.com by `objectId`. */
+function evidenceWithAliceAs(objectId: string) {
+    return recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: objectId } } });
+}
+
 function prefetchWith(evidence: MfaEvidence): EvidencePrefetch {
     return new EvidencePrefetch({ evidence, catalog: builtInRoleCatalog, now: () => NOW }, 5);
 }
@@ -66,7 +71,7 @@ describe("EvidencePrefetch", () => {
 
     describe("users known by name", () => {
         it("turns their names into object ids and asks about them as AnalyzeStack will, the assignments naming them the stack's own", async () => {
-            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "id-alice" } } });
+            const evidence = evidenceWithAliceAs("id-alice");
             const prefetch = prefetchWith(evidence);
             prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
             prefetch.observe(ownerAssignment("alice-owner", "id-alice"), DEFAULT_CONFIG);
@@ -110,7 +115,7 @@ describe("EvidencePrefetch", () => {
         });
 
         it("asks a name once, however many resources name it, and asks nothing by name when no name is new", async () => {
-            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "id-alice" } } });
+            const evidence = evidenceWithAliceAs("id-alice");
             const prefetch = prefetchWith(evidence);
             prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
             await prefetch.settled();
@@ -121,7 +126,7 @@ describe("EvidencePrefetch", () => {
         });
 
         it("answers the advisory from names already resolved, without asking again", async () => {
-            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "ID-ALICE" } } });
+            const evidence = evidenceWithAliceAs("ID-ALICE");
             const prefetch = prefetchWith(evidence);
             prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
             await prefetch.settled();
@@ -131,7 +136,7 @@ describe("EvidencePrefetch", () => {
         });
 
         it("does not ask names for the advisory once its deadline has passed", async () => {
-            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "id-alice" } } });
+            const evidence = evidenceWithAliceAs("id-alice");
             const prefetch = prefetchWith(evidence);
             prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
             assert.equal(await prefetch.stackUser("id-alice", { deadline: Date.now() - 1 }), undefined);
@@ -154,7 +159,7 @@ describe("EvidencePrefetch", () => {
         });
 
         it("gives the advisory the stack's user for an object id, with that id, and nothing for an id no user resource has", async () => {
-            const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "ID-ALICE" } } });
+            const evidence = evidenceWithAliceAs("ID-ALICE");
             const prefetch = prefetchWith(evidence);
             prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
             const request = { deadline: Date.now() + 5_000 };
@@ -205,7 +210,7 @@ describe("EvidencePrefetch", () => {
     it("asks nothing more once AnalyzeStack starts, even from an evaluation already waiting on Graph", async () => {
         let release!: () => void;
         const held = new Promise<void>((resolve) => (release = resolve));
-        const evidence = recordingEvidence(false, { userIds: { "alice@contoso.com": { kind: "value", value: "id-alice" } } });
+        const evidence = evidenceWithAliceAs("id-alice");
         const userIds = evidence.userIdsByPrincipalName;
         evidence.userIdsByPrincipalName = async (names, request) => {
             await held;
