@@ -9,7 +9,7 @@ import { cpuTimeMs } from "./processStats";
 
 /** One `AnalyzeStack` call as the pack served it. */
 export interface AnalyzeStackTiming {
-    /** From sending the encoded request to the decoded-ready response: the pack's time as the engine waits for it. */
+    /** From sending the serialized request to the response's last byte: the pack's time as the engine waits for it. */
     wallMs: number;
     /** When the call was sent (epoch ms), to place the emulator's request log inside it. */
     startedAt: number;
