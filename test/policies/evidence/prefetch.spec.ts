@@ -4,11 +4,11 @@ import { DEFAULT_CONFIG } from "../../../policies/config";
 import { AnalyzedResource, EvidencePrefetch } from "../../../policies/evidence/prefetch";
 import { MfaEvidence } from "../../../policies/graph/mfaEvidence";
 import { builtInRoleCatalog } from "../../../policies/roles/catalog";
+import { UNKNOWN } from "../../harness/stackResource";
 import { recordingEvidence } from "./recordingEvidence";
 
 const NOW = new Date("2026-12-01T12:00:00Z");
 const OWNER = "/subscriptions/00000000-0000-0000-0000-000000000001/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 function ownerAssignment(name: string, principalId: string): AnalyzedResource {
     return { urn: `urn:pulumi:dev::p::azure-native:authorization:RoleAssignment::${name}`, type: "azure-native:authorization:RoleAssignment", name, props: { principalId, principalType: "User", roleDefinitionId: OWNER, scope: "/subscriptions/00000000-0000-0000-0000-000000000001" } };

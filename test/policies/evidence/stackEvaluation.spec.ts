@@ -7,19 +7,24 @@ import { MfaEvidence } from "../../../policies/graph/mfaEvidence";
 import { UNKNOWN } from "../../../policies/inventory/propertyValues";
 import { builtInRoleCatalog } from "../../../policies/roles/catalog";
 import { AZURE_ROLE, guidFrom, roleAssignment, user } from "../../fixtures/resources";
+import { UNKNOWN as UNKNOWN_SENTINEL } from "../../harness/stackResource";
 import { policyResourceOf } from "../snapshots";
 import { recordingEvidence } from "./recordingEvidence";
 
 const NOW = new Date("2026-12-02T12:00:00Z");
-/** The engine's sentinel for an unknown string (https://github.com/pulumi/pulumi/blob/master/sdk/go/common/resource/plugin/rpc.go). */
-const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 const alice = user({ name: "alice" });
 const bob = user({ name: "bob" });
 const ALICE_ID = guidFrom("user:alice");
 const BOB_ID = guidFrom("user:bob");
 const bobOwner = roleAssignment({ name: "bob-owner", principal: bob, role: AZURE_ROLE.Owner });
-const storage: PolicyResource = { ...policyResourceOf(alice), urn: "urn:pulumi:dev::p::azure-native:storage:StorageAccount::data", type: "azure-native:storage:StorageAccount", name: "data" };
+const storage: PolicyResource = {
+    ...policyResourceOf(alice),
+    urn: "urn:pulumi:dev::p::azure-native:storage:StorageAccount::data",
+    type: "azure-native:storage:StorageAccount",
+    name: "data",
+    props: unknownCheckingProxy({ kind: "StorageV2" }),
+};
 
 /** Each stack policy of one AnalyzeStack gets its own copy of the stack from the SDK. */
 function decodedStack(): PolicyResource[] {
@@ -169,7 +174,7 @@ describe("StackEvaluator", () => {
 describe("snapshotIdentityResources", () => {
     it("copies only the identity resources, only the properties the inventory reads, unknowns marked, dependencies as URNs", () => {
         const previewAssignment = policyResourceOf(bobOwner);
-        previewAssignment.props = unknownCheckingProxy({ ...(bobOwner.outputs as Record<string, unknown>), principalId: UNKNOWN_STRING });
+        previewAssignment.props = unknownCheckingProxy({ ...(bobOwner.outputs as Record<string, unknown>), principalId: UNKNOWN_SENTINEL });
         const snapshots = snapshotIdentityResources([policyResourceOf(alice), previewAssignment, storage]);
 
         assert.deepEqual(
