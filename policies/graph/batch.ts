@@ -114,6 +114,7 @@ export class BatchRunner {
         outcomes: Map<string, SubRequestOutcome>,
     ): void {
         const now = this.clock.now();
+        const earlier = request.lastOutcome;
         request.lastOutcome = outcome;
         if (!(outcome instanceof GraphTransportError) && outcome.status === 401) {
             // The token may have expired mid-run: ask the credential once more per run, and retry
@@ -131,6 +132,9 @@ export class BatchRunner {
         const delay = retryDelayMs(outcome, request.attempts, this.options, now);
         if (delay !== undefined && now + delay < this.options.deadline) {
             queue.push({ ...request, notBefore: now + delay });
+        } else if (isCutByBudget(outcome) && earlier !== undefined) {
+            // The budget ended a retry: what Graph said to the try before it is the cause worth naming.
+            outcomes.set(request.path, budgetSpent({ ...request, lastOutcome: earlier }));
         } else {
             outcomes.set(request.path, outcome);
         }
@@ -142,15 +146,16 @@ export class BatchRunner {
         const body = { requests: requests.map((request, index) => ({ id: ids[index], method: "GET", url: request.path })) };
         // Whole milliseconds: AbortSignal.timeout refuses fractions.
         const timeoutMs = Math.max(1, Math.floor(Math.min(this.options.requestTimeoutMs, this.options.deadline - this.clock.now())));
+        const cutByBudget = timeoutMs < this.options.requestTimeoutMs;
+        const noAnswer = () => {
+            const error = new GraphTransportError("timeout", `no answer within ${formatMs(timeoutMs)}, waiting for a token or for Graph${cutByBudget ? ` (${OUT_OF_TIME})` : ""}`);
+            if (cutByBudget) CUT_BY_BUDGET.add(error);
+            return error;
+        };
         let reply: GraphResponse | GraphTransportError;
         let timer: NodeJS.Timeout | undefined;
         // The transport's own timeout covers the HTTP exchange; getting a token can hang before it.
-        const limit = new Promise<never>((_, reject) =>
-            (timer = setTimeout(
-                () => reject(new GraphTransportError("timeout", `no answer within ${formatMs(timeoutMs)}, waiting for a token or for Graph (${OUT_OF_TIME})`)),
-                timeoutMs,
-            )),
-        );
+        const limit = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(noAnswer()), timeoutMs)));
         try {
             reply = await Promise.race([this.transport.send({ method: "POST", version: this.options.version, path: "/$batch", body, timeoutMs }), limit]);
         } catch (error) {
@@ -158,6 +163,8 @@ export class BatchRunner {
         } finally {
             clearTimeout(timer);
         }
+        // Whichever timer fired first, the transport's or ours, a timeout the budget shortened is the budget's.
+        if (cutByBudget && reply instanceof GraphTransportError && reply.kind === "timeout") reply = noAnswer();
         const answers = new Map<string, SubRequestOutcome>();
         const subResponses = reply instanceof GraphTransportError || reply.status !== 200 ? reply : readBatchReply(reply.body, ids);
         requests.forEach((request, index) =>
@@ -217,8 +224,19 @@ function throttledPastDeadline(request: PendingRequest): GraphTransportError {
 
 function budgetSpent(request: PendingRequest): GraphTransportError {
     const last = request.lastOutcome;
+    if (last !== undefined && !(last instanceof GraphTransportError) && last.status === 429) {
+        // Throttling is the cause to fix (a larger budget, fewer callers of the app); the budget only ended the wait.
+        return new GraphTransportError("timeout", `Graph kept throttling the requests (HTTP 429) until the verification ${OUT_OF_TIME} ran out`);
+    }
     const lastAnswer = last === undefined ? "" : last instanceof GraphTransportError ? ` (last: ${last.message})` : ` (last answer: HTTP ${last.status})`;
     return new GraphTransportError("timeout", `the verification ${OUT_OF_TIME} ran out before Graph answered${lastAnswer}`);
+}
+
+/** The no-answer errors of requests whose timeout the budget shortened: the budget ended them, not Graph. */
+const CUT_BY_BUDGET = new WeakSet<GraphTransportError>();
+
+function isCutByBudget(outcome: SubRequestOutcome): boolean {
+    return outcome instanceof GraphTransportError && CUT_BY_BUDGET.has(outcome);
 }
 
 /**

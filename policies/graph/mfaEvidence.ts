@@ -105,8 +105,8 @@ export interface GraphMfaEvidenceOptions {
 /**
  * MFA evidence from Microsoft Graph. Each question is answered once per process (one process
  * serves one `pulumi preview` or `up`): answers are kept for the run, failures are not, so a later
- * question with time left may still get an answer. No caller waits past its own deadline, even
- * for a request another caller started.
+ * question with time left may still get an answer. No caller waits past its own deadline for a
+ * request another caller started with more time, and none more than moments past it for its own.
  */
 export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvidence {
     const env = options.env ?? process.env;
@@ -182,8 +182,16 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         // function awaiting it, and every cached answer kept the call that last awaited it.
         const mine = ids.map((id) => byId.get(id.toLowerCase())!);
         const reads = new Set<Promise<void>>();
-        for (const entry of mine) if (entry.inFlight) reads.add(entry.done!);
-        if (reads.size > 0) await untilDeadline(Promise.all(reads), request.deadline);
+        let readsEndBy = -Infinity;
+        for (const entry of mine) {
+            if (!entry.inFlight) continue;
+            reads.add(entry.done!);
+            readsEndBy = Math.max(readsEndBy, entry.askedUntil);
+        }
+        // A read asked with no more time than ours ends by its own deadline (a BatchRunner waits for
+        // nothing past it), with what Graph last said; our timer, set first, would beat it by a hair.
+        const waitUntil = readsEndBy <= request.deadline ? readsEndBy + READ_SETTLES_MS : request.deadline;
+        if (reads.size > 0) await untilDeadline(Promise.all(reads), waitUntil);
         const settled = new Map<string, T>();
         mine.forEach((entry, index) => {
             if (!entry.inFlight) settled.set(ids[index], entry.value as T);
@@ -227,6 +235,12 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         userIdsByPrincipalName: (names, request) => perId<UserIdAnswer>("userIds", "v1.0", names, request, readUserIdsByPrincipalName, (reason) => ({ kind: "unverified", reason })),
     };
 }
+
+/**
+ * How long past its deadline a read is waited for: enough for its own timers to fire and its
+ * answers to be filed, under load too; a bound, not a wait, since the read settles at once.
+ */
+const READ_SETTLES_MS = 250;
 
 /** One question about one id: the read it is in, its answer once in, and the deadline it was asked with. */
 interface Asked {

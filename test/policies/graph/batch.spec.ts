@@ -350,7 +350,8 @@ describe("BatchRunner.getAll", () => {
             assert.ok(clock.now() <= 15_050, `returned at ${clock.now()} ms`);
             const answered = pathsOf(300).filter((path) => !(outcomes.get(path) instanceof GraphTransportError));
             assert.ok(answered.length >= 190 && answered.length < 300, `${answered.length} answered`);
-            for (const path of pathsOf(300).filter((p) => !answered.includes(p))) assertFailure(outcomes.get(path), "timeout", /^the verification time budget ran out before Graph answered/);
+            const budgetError = /^(the verification time budget ran out before Graph answered|Graph kept throttling the requests \(HTTP 429\) until the verification time budget ran out)$/;
+            for (const path of pathsOf(300).filter((p) => !answered.includes(p))) assertFailure(outcomes.get(path), "timeout", budgetError);
         });
 
         it("fails what is queued at once when Graph asks every lane to wait past the deadline", async () => {
@@ -479,7 +480,7 @@ describe("BatchRunner.getAll", () => {
             // The 429's Retry-After holds back the next request too; that one then outlives the deadline.
             assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 4000), batchSent(1000, [pathOf(2)], 3000)]);
             assert.equal(clock.now(), 6000);
-            assertFailure(outcomes.get(pathOf(1)), "timeout", "the verification time budget ran out before Graph answered (last answer: HTTP 429)");
+            assertFailure(outcomes.get(pathOf(1)), "timeout", "Graph kept throttling the requests (HTTP 429) until the verification time budget ran out");
             assertStatus(outcomes.get(pathOf(2)), 200);
             assertFailure(outcomes.get(pathOf(3)), "timeout", "the verification time budget ran out before Graph answered");
         });
@@ -502,6 +503,40 @@ describe("BatchRunner.getAll", () => {
 
             assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 4000), batchSent(0, [pathOf(2)], 4000)]);
             assertFailure(outcomes.get(pathOf(1)), "timeout", "the verification time budget ran out before Graph answered (last: could not reach Graph (ECONNREFUSED))");
+        });
+
+        it("names Graph's 429, not the missing reply, when the budget ends the retry that followed it", async () => {
+            const clock = new FakeClock();
+            const throttled = reply(429, undefined, { "retry-after": "1" });
+            const hangs = () => new Promise<never>(() => undefined);
+            // The retry goes at 1,000 ms with 200 ms left, and its reply never comes.
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [throttled] }, outer: [ANSWER_EACH, hangs] }, clock);
+            const runner = new BatchRunner(transport, runOptions({ deadline: 1200, batchSize: 1, maxBatchesInFlight: 1 }), clock);
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 1200), batchSent(1000, [pathOf(1)], 200)]);
+            assertFailure(outcomes.get(pathOf(1)), "timeout", "Graph kept throttling the requests (HTTP 429) until the verification time budget ran out");
+        });
+
+        it("counts a transport timeout the budget shortened as the budget's, and one it did not as the transport's", async () => {
+            const clock = new FakeClock();
+            const transportTimeout = (ms: number) => slowly(clock, ms, new GraphTransportError("timeout", `Graph did not answer within ${ms} ms`));
+            const shortened = new BatchRunner(new FakeGraphTransport({ outer: [transportTimeout(200)] }, clock), runOptions({ deadline: 200 }), clock);
+            const notShortened = new BatchRunner(new FakeGraphTransport({ outer: [transportTimeout(100)] }, clock), runOptions({ requestTimeoutMs: 100, maxAttempts: 1 }), clock);
+
+            assertFailure((await shortened.getAll([pathOf(1)])).get(pathOf(1)), "timeout", "no answer within 200 ms, waiting for a token or for Graph (time budget)");
+            assertFailure((await notShortened.getAll([pathOf(1)])).get(pathOf(1)), "timeout", "Graph did not answer within 100 ms");
+        });
+
+        it("says its own timeout is the budget's only when the budget shortened it", async () => {
+            const hangs = () => new Promise<never>(() => undefined);
+            const clock = new FakeClock();
+            const runner = new BatchRunner(new FakeGraphTransport({ outer: [hangs] }, clock), runOptions({ requestTimeoutMs: 50, maxAttempts: 1 }), clock);
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assertFailure(outcomes.get(pathOf(1)), "timeout", "no answer within 50 ms, waiting for a token or for Graph");
         });
 
         it("sends nothing when the deadline has already passed", async () => {

@@ -5,7 +5,7 @@ import { runInNewContext } from "node:vm";
 import { GraphConnection } from "../../../policies/graph/connection";
 import { graphMfaEvidence } from "../../../policies/graph/mfaEvidence";
 import { PerUserMfaAnswer, requirementsPath } from "../../../policies/graph/perUserMfa";
-import { FakeGraphTransport, mfaState, TransportScript } from "./fakeTransport";
+import { ANSWER_EACH, FakeGraphTransport, mfaState, reply, TransportScript } from "./fakeTransport";
 
 const inOneMinute = () => ({ deadline: Date.now() + 60_000 });
 
@@ -138,6 +138,19 @@ describe("graphMfaEvidence", () => {
         const answer = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() + 200 });
         assert.ok(Date.now() - started < 2_000);
         assertUnverified(answer.get("u1"), /time budget/);
+    });
+
+    it("names Graph's throttling, not only the lack of time, when the budget ends its own read in the retry after a 429", async () => {
+        // The retry's reply never comes: the read and the caller both end at the deadline, and the read's account must win.
+        const throttled = reply(429, undefined, { "Retry-After": "0.1" });
+        const { evidence, askedUrls } = setUp({}, { perUrl: { [requirementsPath("u1")]: [throttled] }, outer: [ANSWER_EACH, () => new Promise(() => undefined)] });
+        const started = Date.now();
+
+        const answer = await evidence.perUserMfaStates(["u1"], { deadline: started + 400 });
+
+        assert.deepEqual(askedUrls(), [[asked("u1"), asked("u1")]]);
+        assertUnverified(answer.get("u1"), /^Graph kept throttling the requests \(HTTP 429\) until the verification time budget ran out$/);
+        assert.ok(Date.now() - started < 1_000, `answered after ${Date.now() - started} ms`);
     });
 
     it("asks the beta version, through $batch, within the request's deadline", async () => {
