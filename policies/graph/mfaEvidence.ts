@@ -190,7 +190,7 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         }
         // A read asked with no more time than ours ends by its own deadline (a BatchRunner waits for
         // nothing past it), with what Graph last said; our timer, set first, would beat it by a hair.
-        const waitUntil = readsEndBy <= request.deadline ? readsEndBy + READ_SETTLES_MS : request.deadline;
+        const waitUntil = readsEndBy <= request.deadline ? Math.max(request.deadline, readsEndBy + READ_SETTLES_MS) : request.deadline;
         if (reads.size > 0) await untilDeadline(Promise.all(reads), waitUntil);
         const settled = new Map<string, T>();
         mine.forEach((entry, index) => {
