@@ -63,7 +63,7 @@ export class EvidencePrefetch {
     private readonly urnByObjectId = new Map<string, string>();
     /** The evidence, until AnalyzeStack starts: a prefetch still running then asks nothing more. */
     private readonly evidence: MfaEvidence;
-    private deadline?: number;
+    private askedTenantWide = false;
     private timer?: NodeJS.Timeout;
     /** Evaluations started and still waiting for answers: each asks only what the ones before it did not. */
     private readonly outstanding = new Set<Promise<void>>();
@@ -78,7 +78,9 @@ export class EvidencePrefetch {
         private readonly dependencies: PrefetchDependencies,
         private readonly debounceMs = PREFETCH_DEBOUNCE_MS,
     ) {
-        this.evidence = untilStopped(dependencies.evidence, () => this.stopped);
+        // Each evaluation asks again about every user seen so far: a failure already in is its answer,
+        // or every evaluation would send every failed question again. AnalyzeStack asks those for itself.
+        this.evidence = untilStopped(acceptingFailures(dependencies.evidence), () => this.stopped);
     }
 
     /** Records one analyzed resource and schedules a prefetch; returns at once and never throws. */
@@ -94,11 +96,8 @@ export class EvidencePrefetch {
                 if (!this.objectIdByName.has(key)) this.unresolved.set(key, { name: props.userPrincipalName, urn: resource.urn });
             }
             this.config = config;
-            if (this.deadline === undefined) {
-                // AnalyzeStack gives each evidence source at least this share of its budget, and starts later:
-                // so no question asked here outlasts the one AnalyzeStack would ask, which can then ask again.
-                const shareMs = (config.verificationBudgetSeconds * 1000) / Math.max(1, config.acceptedEvidence.length);
-                this.deadline = this.dependencies.now().getTime() + shareMs;
+            if (!this.askedTenantWide) {
+                this.askedTenantWide = true;
                 this.askTenantWide(config);
             }
             this.schedule();
@@ -131,11 +130,21 @@ export class EvidencePrefetch {
         }
     }
 
+    /**
+     * The deadline of what is asked from now on: AnalyzeStack gives each evidence source at least
+     * this share of its budget, and starts later, so no question asked here outlasts the one
+     * AnalyzeStack would ask (which would then ask it again). Counted from each evaluation, not
+     * from the first Analyze: a program may take minutes to register its resources.
+     */
+    private deadlineFrom(now: number, config: MfaPolicyConfig): number {
+        return now + (config.verificationBudgetSeconds * 1000) / Math.max(1, config.acceptedEvidence.length);
+    }
+
     private askTenantWide(config: MfaPolicyConfig): void {
         // No later than the first share evaluateUsers gives a source of the same budget, so the
         // evaluations below find these questions asked rather than asking them again.
         const now = this.dependencies.now().getTime();
-        const request = { cloud: config.cloud, deadline: now + (this.deadline! - now) / Math.max(1, config.acceptedEvidence.length) };
+        const request = { cloud: config.cloud, deadline: now + (this.deadlineFrom(now, config) - now) / Math.max(1, config.acceptedEvidence.length) };
         const { evidence } = this;
         if (config.acceptedEvidence.includes("conditionalAccess")) evidence.conditionalAccessPolicies(request).catch(() => undefined);
         if (config.acceptedEvidence.includes("securityDefaults")) evidence.securityDefaultsEnabled(request).catch(() => undefined);
@@ -166,15 +175,15 @@ export class EvidencePrefetch {
 
     private async evaluate(): Promise<void> {
         const config = this.config!;
-        if (this.dependencies.now().getTime() >= this.deadline!) return;
+        const deadline = this.deadlineFrom(this.dependencies.now().getTime(), config);
         try {
             // The resources seen before the names are resolved: one analyzed meanwhile could name a user
             // whose name is still unresolved, and would be taken for an outsider; the next evaluation has it.
             const seen = [...this.snapshots.values()];
-            await this.resolvePrincipalNames({ cloud: config.cloud, deadline: this.deadline! });
+            await this.resolvePrincipalNames({ cloud: config.cloud, deadline });
             const cpuStart = performance.now();
             const inventory = buildInventory(this.withObjectIds(seen), this.dependencies.catalog);
-            const context = { config, evidence: this.evidence, now: this.dependencies.now(), deadline: this.deadline };
+            const context = { config, evidence: this.evidence, now: this.dependencies.now(), deadline };
             const evaluation = evaluateUsers(inventory, context, new Set(["non-privileged", "privileged"] as const));
             this.lastEvaluationCpuMs = performance.now() - cpuStart;
             await evaluation;
@@ -232,6 +241,10 @@ export class EvidencePrefetch {
  * the state it leads to) next to AnalyzeStack's own questions, and go on deciding users with the
  * CPU AnalyzeStack needs. The refusal ends the evaluation (`evaluate` catches it).
  */
+function acceptingFailures(evidence: MfaEvidence): MfaEvidence {
+    return wrapQuestions(evidence, (args, ask) => ask(...args.slice(0, -1), { ...(args.at(-1) as EvidenceRequest), acceptFailures: true }));
+}
+
 function untilStopped(evidence: MfaEvidence, isStopped: () => boolean): MfaEvidence {
     return wrapQuestions(evidence, (args, ask) => (isStopped() ? Promise.reject(new Error("the prefetch stopped: AnalyzeStack had started")) : ask(...args)));
 }

@@ -60,6 +60,13 @@ export interface EvidenceRequest {
      * by its deadline.
      */
     shareInFlight?: boolean;
+    /**
+     * Take a failure already in as the answer rather than ask again, unless it only ran out of
+     * time: for a caller that asks about the same ids over and over (the Analyze-time prefetch),
+     * which would otherwise send every failed question again each time. Without it, a failure is
+     * asked again by the next caller.
+     */
+    acceptFailures?: boolean;
 }
 
 /** Every question `MfaEvidence` answers; a record, so a question added to the interface and missing here fails to compile. */
@@ -143,7 +150,9 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         // A question still in flight for a caller with more time (an Analyze-time prefetch on other
         // settings) is asked again: this caller must get its own answer, or its own error, by its deadline.
         const mustAsk = (entry: Asked | undefined) =>
-            entry === undefined || !entry.kept || (!request.shareInFlight && entry.inFlight && entry.askedUntil > request.deadline);
+            entry === undefined ||
+            (!entry.kept && !(request.acceptFailures && !isOutOfTime(entry.value))) ||
+            (!request.shareInFlight && entry.inFlight && entry.askedUntil > request.deadline);
         // One id per case-insensitive name, the last spelling given.
         const unique = new Map<string, string>();
         for (const id of ids) unique.set(id.toLowerCase(), id);

@@ -179,17 +179,33 @@ describe("EvidencePrefetch", () => {
         assert.deepEqual(evidence.asked, ["profiles:id-a", "perUser:id-a"]);
     });
 
-    it("asks nothing more once its share of the budget has run out", async () => {
+    it("keeps gathering for resources analyzed long after the first, each evaluation within a share counted from its own start", async () => {
         const evidence = recordingEvidence();
         let now = NOW.getTime();
         const prefetch = new EvidencePrefetch({ evidence, catalog: builtInRoleCatalog, now: () => new Date(now) }, 5);
         prefetch.observe(ownerAssignment("a", "id-a"), DEFAULT_CONFIG);
         await prefetch.settled();
-        // Exactly the deadline: the share of the default 120 s budget one of three sources gets.
-        now = NOW.getTime() + 40_000;
+        // Minutes later, as a program that registers its resources slowly: past the first evaluation's share.
+        now = NOW.getTime() + 300_000;
         prefetch.observe(ownerAssignment("b", "id-b"), DEFAULT_CONFIG);
         await prefetch.settled();
-        assert.deepEqual(evidence.asked.filter((q) => q.startsWith("perUser")), ["perUser:id-a"]);
+        const perUser = evidence.asked.flatMap((q, index) => (q.startsWith("perUser") ? [[q, evidence.requests[index].deadline]] : []));
+        // The share of the default 120 s budget one of three sources gets, from each evaluation's start.
+        assert.deepEqual(perUser.map(([q]) => q), ["perUser:id-a", "perUser:id-a,id-b"]);
+        assert.ok((perUser[1][1] as number) > now && (perUser[1][1] as number) <= now + 40_000, `deadline ${perUser[1][1]}`);
+    });
+
+    it("asks every question as one that takes a failure already in as its answer, so no evaluation sends a failed one again", async () => {
+        const evidence = recordingEvidence();
+        const prefetch = prefetchWith(evidence);
+        prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
+        prefetch.observe(ownerAssignment("a", "id-a"), DEFAULT_CONFIG);
+        await prefetch.settled();
+        assert.ok(evidence.asked.includes("userIds:alice@contoso.com") && evidence.asked.includes("perUser:id-a"), evidence.asked.join("\n"));
+        assert.deepEqual(
+            evidence.requests.map((request) => request.acceptFailures),
+            evidence.requests.map(() => true),
+        );
     });
 
     it("evaluates while resources keep arriving, rather than after the last one", async () => {

@@ -130,6 +130,30 @@ describe("graphMfaEvidence", () => {
         assert.equal(second.get("u1")?.kind, "state");
     });
 
+    it("takes a failure already in as the answer for a caller that accepts failures, and asks again for one that does not", async () => {
+        const { evidence, askedUrls } = setUp({}, { outer: [{ status: 403, body: { error: { code: "Authorization_RequestDenied" } } }] });
+
+        const first = await evidence.perUserMfaStates(["u1"], inOneMinute());
+        const accepting = await evidence.perUserMfaStates(["u1", "u2"], { ...inOneMinute(), acceptFailures: true });
+        const asking = await evidence.perUserMfaStates(["u1"], inOneMinute());
+
+        assert.deepEqual(askedUrls(), [[asked("u1"), asked("u2"), asked("u1")]]);
+        assert.deepEqual(accepting.get("u1"), first.get("u1"));
+        assert.equal(accepting.get("u2")?.kind, "state");
+        assert.equal(asking.get("u1")?.kind, "state");
+    });
+
+    it("asks again, for a caller that accepts failures, a question that only ran out of time", async () => {
+        const { evidence, askedUrls } = setUp();
+
+        const expired = await evidence.perUserMfaStates(["u1"], { deadline: Date.now() - 1 });
+        const accepting = await evidence.perUserMfaStates(["u1"], { ...inOneMinute(), acceptFailures: true });
+
+        assertUnverified(expired.get("u1"), /time budget/);
+        assert.deepEqual(askedUrls(), [[asked("u1")]]);
+        assert.equal(accepting.get("u1")?.kind, "state");
+    });
+
     it("never waits past the caller's deadline, even for a request another caller started", async () => {
         // Both hang: the later caller asks again for itself (the first caller has more time), and gets nothing either.
         const { evidence } = setUp({}, { outer: [() => new Promise(() => undefined), () => new Promise(() => undefined)] });
