@@ -74,7 +74,8 @@ describe("evidence gathered while the preview runs", function () {
         await runPack(emulator, [stack({ preview: true }), newcomer, newGroup, owner, groupOwner], {
             sequence: {
                 beforeAnalyzeStack: async () => {
-                    beforeStack = await urlsOnceAsked(emulator, (urls) => urls.filter((url) => url.includes("identitySecurityDefaultsEnforcementPolicy")).length > 0);
+                    // Both kinds of request: the name lookup waits for the first evaluation, the tenant-wide reads do not.
+                    beforeStack = await urlsOnceAsked(emulator, (urls) => urls.some((url) => url.includes("identitySecurityDefaultsEnforcementPolicy")) && urls.some((url) => url.startsWith("/users?")));
                 },
             },
         });
