@@ -49,6 +49,17 @@ describe("EvidencePrefetch", () => {
         assert.ok(evidence.requests.every((request) => request.deadline <= NOW.getTime() + 10_000));
     });
 
+    it("reads tenant-wide evidence once, not again for each resource analyzed after the first", async () => {
+        const evidence = recordingEvidence();
+        const prefetch = prefetchWith(evidence);
+        prefetch.observe(ownerAssignment("a", "id-a"), DEFAULT_CONFIG);
+        prefetch.observe(ownerAssignment("b", "id-b"), DEFAULT_CONFIG);
+        prefetch.observe(stackUser("alice"), DEFAULT_CONFIG);
+        // Before any evaluation (they wait for the debounce): only what the first resource started.
+        assert.deepEqual(evidence.asked, ["conditionalAccess", "securityDefaults"]);
+        await prefetch.settled();
+    });
+
     it("gathers the principals of resources analyzed in quick succession into one question each, never asking about an unknown id", async () => {
         const evidence = recordingEvidence();
         const prefetch = prefetchWith(evidence);

@@ -529,6 +529,30 @@ describe("BatchRunner.getAll", () => {
             assertFailure((await notShortened.getAll([pathOf(1)])).get(pathOf(1)), "timeout", "Graph did not answer within 100 ms");
         });
 
+        it("names the last answer that was not a 429 as it was, when the budget ends the retry after it", async () => {
+            const clock = new FakeClock();
+            const unavailable = reply(503, undefined, { "retry-after": "1" });
+            const hangs = () => new Promise<never>(() => undefined);
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [unavailable] }, outer: [ANSWER_EACH, hangs] }, clock);
+            const runner = new BatchRunner(transport, runOptions({ deadline: 1200, batchSize: 1, maxBatchesInFlight: 1 }), clock);
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assertFailure(outcomes.get(pathOf(1)), "timeout", "the verification time budget ran out before Graph answered (last answer: HTTP 503)");
+        });
+
+        it("keeps its own timeout's words after an earlier answer when the budget did not shorten it", async () => {
+            const clock = new FakeClock();
+            const unavailable = reply(503, undefined, { "retry-after": "0" });
+            const hangs = () => new Promise<never>(() => undefined);
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [unavailable] }, outer: [ANSWER_EACH, hangs] }, clock);
+            const runner = new BatchRunner(transport, runOptions({ requestTimeoutMs: 50, maxAttempts: 2, batchSize: 1, maxBatchesInFlight: 1 }), clock);
+
+            const outcomes = await runner.getAll([pathOf(1)]);
+
+            assertFailure(outcomes.get(pathOf(1)), "timeout", "no answer within 50 ms, waiting for a token or for Graph");
+        });
+
         it("says its own timeout is the budget's only when the budget shortened it", async () => {
             const hangs = () => new Promise<never>(() => undefined);
             const clock = new FakeClock();
