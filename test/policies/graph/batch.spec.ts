@@ -40,6 +40,9 @@ function assertStatus(outcome: SubRequestOutcome | undefined, status: number): v
 
 const sum = (values: number[]) => values.reduce((total, value) => total + value, 0);
 
+/** An outer step whose reply never comes. */
+const hangs = () => new Promise<never>(() => undefined);
+
 describe("BatchRunner.getAll", () => {
     describe("batching", () => {
         it("sends 45 paths as batches of 20, 20 and 5 with ids from 1 and relative urls", async () => {
@@ -505,19 +508,23 @@ describe("BatchRunner.getAll", () => {
             assertFailure(outcomes.get(pathOf(1)), "timeout", "the verification time budget ran out before Graph answered (last: could not reach Graph (ECONNREFUSED))");
         });
 
-        it("names Graph's 429, not the missing reply, when the budget ends the retry that followed it", async () => {
-            const clock = new FakeClock();
-            const throttled = reply(429, undefined, { "retry-after": "1" });
-            const hangs = () => new Promise<never>(() => undefined);
-            // The retry goes at 1,000 ms with 200 ms left, and its reply never comes.
-            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [throttled] }, outer: [ANSWER_EACH, hangs] }, clock);
-            const runner = new BatchRunner(transport, runOptions({ deadline: 1200, batchSize: 1, maxBatchesInFlight: 1 }), clock);
+        const answersBeforeTheCut: [string, number, string][] = [
+            ["Graph's 429 rather than the missing reply", 429, "Graph kept throttling the requests (HTTP 429) until the verification time budget ran out"],
+            ["any other last answer as it was", 503, "the verification time budget ran out before Graph answered (last answer: HTTP 503)"],
+        ];
+        for (const [what, status, message] of answersBeforeTheCut) {
+            it(`names ${what} when the budget ends the retry that followed it`, async () => {
+                const clock = new FakeClock();
+                // The retry goes at 1,000 ms with 200 ms left, and its reply never comes.
+                const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [reply(status, undefined, { "retry-after": "1" })] }, outer: [ANSWER_EACH, hangs] }, clock);
+                const runner = new BatchRunner(transport, runOptions({ deadline: 1200, batchSize: 1, maxBatchesInFlight: 1 }), clock);
 
-            const outcomes = await runner.getAll([pathOf(1)]);
+                const outcomes = await runner.getAll([pathOf(1)]);
 
-            assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 1200), batchSent(1000, [pathOf(1)], 200)]);
-            assertFailure(outcomes.get(pathOf(1)), "timeout", "Graph kept throttling the requests (HTTP 429) until the verification time budget ran out");
-        });
+                assert.deepEqual(transport.log, [batchSent(0, [pathOf(1)], 1200), batchSent(1000, [pathOf(1)], 200)]);
+                assertFailure(outcomes.get(pathOf(1)), "timeout", message);
+            });
+        }
 
         it("counts a transport timeout the budget shortened as the budget's, and one it did not as the transport's", async () => {
             const clock = new FakeClock();
@@ -529,22 +536,9 @@ describe("BatchRunner.getAll", () => {
             assertFailure((await notShortened.getAll([pathOf(1)])).get(pathOf(1)), "timeout", "Graph did not answer within 100 ms");
         });
 
-        it("names the last answer that was not a 429 as it was, when the budget ends the retry after it", async () => {
-            const clock = new FakeClock();
-            const unavailable = reply(503, undefined, { "retry-after": "1" });
-            const hangs = () => new Promise<never>(() => undefined);
-            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [unavailable] }, outer: [ANSWER_EACH, hangs] }, clock);
-            const runner = new BatchRunner(transport, runOptions({ deadline: 1200, batchSize: 1, maxBatchesInFlight: 1 }), clock);
-
-            const outcomes = await runner.getAll([pathOf(1)]);
-
-            assertFailure(outcomes.get(pathOf(1)), "timeout", "the verification time budget ran out before Graph answered (last answer: HTTP 503)");
-        });
-
         it("keeps its own timeout's words after an earlier answer when the budget did not shorten it", async () => {
             const clock = new FakeClock();
             const unavailable = reply(503, undefined, { "retry-after": "0" });
-            const hangs = () => new Promise<never>(() => undefined);
             const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [unavailable] }, outer: [ANSWER_EACH, hangs] }, clock);
             const runner = new BatchRunner(transport, runOptions({ requestTimeoutMs: 50, maxAttempts: 2, batchSize: 1, maxBatchesInFlight: 1 }), clock);
 
@@ -554,7 +548,6 @@ describe("BatchRunner.getAll", () => {
         });
 
         it("says its own timeout is the budget's only when the budget shortened it", async () => {
-            const hangs = () => new Promise<never>(() => undefined);
             const clock = new FakeClock();
             const runner = new BatchRunner(new FakeGraphTransport({ outer: [hangs] }, clock), runOptions({ requestTimeoutMs: 50, maxAttempts: 1 }), clock);
 
