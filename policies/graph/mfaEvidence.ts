@@ -208,7 +208,9 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         // A question someone asked with less time (an Analyze-time prefetch) may have given up before
         // our own deadline; its failure is already forgotten, so ask again with the time we have.
         const gaveUpEarly = ids.filter((id) => {
-            if (!isUnverified(settled.get(id))) return false;
+            const answer = settled.get(id);
+            // Asked again only where it would be sent again: for a caller that accepts failures, one that ran out of time.
+            if (!isUnverified(answer) || (request.acceptFailures && !isOutOfTime(answer))) return false;
             const entry = byId.get(id.toLowerCase());
             return entry !== undefined && entry.askedUntil < request.deadline && !entry.kept;
         });
