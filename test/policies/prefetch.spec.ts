@@ -2,6 +2,7 @@ import * as assert from "node:assert/strict";
 import { GraphEmulator } from "../emulator/graphEmulator";
 import { AZURE_ROLE, group, roleAssignment, stack, user } from "../fixtures/resources";
 import { Diagnostic, StackResource, UNKNOWN } from "../harness";
+import { PRIVILEGED_ASSIGNMENT_MFA_COVERAGE } from "../../policies/config";
 import { askedUrls, emulatorPerSuite, MFA_POLICY, PRIVILEGED_POLICY, runPack, tenantUser } from "./packUnderTest";
 
 /** The Graph sub-request URLs received so far, once the pack has asked for every URL `until` wants (or 10 s). */
@@ -62,6 +63,26 @@ describe("evidence gathered while the preview runs", function () {
         assert.equal(all.filter((url) => url.includes("/policies/identitySecurityDefaultsEnforcementPolicy")).length, 1);
         // A new user has no MFA until a tenant-wide policy covers it: the rule says so without asking Graph.
         assert.deepEqual(run.of(MFA_POLICY).map((d) => d.urn).sort(), [bob.urn, newcomer.urn].sort());
+    });
+
+    it("keeps gathering for resources analyzed after the first round's share of the budget has passed", async () => {
+        const early = inTenant(user({ name: "early" }), "enabled");
+        const late = inTenant(user({ name: "late" }), "enabled");
+        // A 3 s budget gives each of the three sources, and so each prefetch round, 1 s. The users are
+        // analyzed at 1.5 s and 3 s: a prefetch that counted its share from the first one stopped at 2.5 s.
+        const settings = { verificationBudgetSeconds: 3 };
+        let beforeStack: string[] = [];
+        await runPack(emulator, [stack({ preview: true }), early, late], {
+            config: { [PRIVILEGED_ASSIGNMENT_MFA_COVERAGE]: settings, [MFA_POLICY]: settings, [PRIVILEGED_POLICY]: settings },
+            sequence: {
+                analyzeSpanMs: 4_500,
+                beforeAnalyzeStack: async () => {
+                    beforeStack = await urlsOnceAsked(emulator, (urls) => urls.includes(requirementsUrl(late)));
+                },
+            },
+        });
+        assert.ok(beforeStack.includes(requirementsUrl(early)), beforeStack.join("\n"));
+        assert.ok(beforeStack.includes(requirementsUrl(late)), beforeStack.join("\n"));
     });
 
     it("never asks Graph about a value unknown during the preview", async () => {
