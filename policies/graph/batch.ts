@@ -216,10 +216,14 @@ function throttleAnswer(outcome: SubRequestOutcome, now: number): ThrottleAnswer
  */
 export const OUT_OF_TIME = "time budget";
 
-function throttledPastDeadline(request: PendingRequest): GraphTransportError {
+/** What the request last got, as a clause to add to a budget error; empty when it was never answered. */
+function lastAnswerOf(request: PendingRequest): string {
     const last = request.lastOutcome;
-    const lastAnswer = last === undefined ? "" : last instanceof GraphTransportError ? ` (last: ${last.message})` : ` (last answer: HTTP ${last.status})`;
-    return new GraphTransportError("timeout", `Graph throttled this app's requests until after the verification ${OUT_OF_TIME} runs out${lastAnswer}`);
+    return last === undefined ? "" : last instanceof GraphTransportError ? ` (last: ${last.message})` : ` (last answer: HTTP ${last.status})`;
+}
+
+function throttledPastDeadline(request: PendingRequest): GraphTransportError {
+    return new GraphTransportError("timeout", `Graph throttled this app's requests until after the verification ${OUT_OF_TIME} runs out${lastAnswerOf(request)}`);
 }
 
 function budgetSpent(request: PendingRequest): GraphTransportError {
@@ -228,8 +232,7 @@ function budgetSpent(request: PendingRequest): GraphTransportError {
         // Throttling is the cause to fix (a larger budget, fewer callers of the app); the budget only ended the wait.
         return new GraphTransportError("timeout", `Graph kept throttling the requests (HTTP 429) until the verification ${OUT_OF_TIME} ran out`);
     }
-    const lastAnswer = last === undefined ? "" : last instanceof GraphTransportError ? ` (last: ${last.message})` : ` (last answer: HTTP ${last.status})`;
-    return new GraphTransportError("timeout", `the verification ${OUT_OF_TIME} ran out before Graph answered${lastAnswer}`);
+    return new GraphTransportError("timeout", `the verification ${OUT_OF_TIME} ran out before Graph answered${lastAnswerOf(request)}`);
 }
 
 /** The no-answer errors of requests whose timeout the budget shortened: the budget ended them, not Graph. */
