@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { UnknownValueError } from "@pulumi/policy";
 import { MfaPolicyConfig } from "../config";
-import { EvidenceRequest, MfaEvidence, untilDeadline, wrapQuestions } from "../graph/mfaEvidence";
+import { EvidenceRequest, MfaEvidence, untilDeadline, withRequestMarks, wrapQuestions } from "../graph/mfaEvidence";
 import { buildInventory } from "../inventory/buildInventory";
 import { copyPropertyBag } from "../inventory/propertyValues";
 import { READ_PROPERTIES, resourceKindOf } from "../inventory/resourceTypes";
@@ -80,7 +80,7 @@ export class EvidencePrefetch {
     ) {
         // Each evaluation asks again about every user seen so far: a failure already in is its answer,
         // or every evaluation would send every failed question again. AnalyzeStack asks those for itself.
-        this.evidence = untilStopped(acceptingFailures(dependencies.evidence), () => this.stopped);
+        this.evidence = untilStopped(withRequestMarks(dependencies.evidence, { acceptFailures: true }), () => this.stopped);
     }
 
     /** Records one analyzed resource and schedules a prefetch; returns at once and never throws. */
@@ -131,20 +131,19 @@ export class EvidencePrefetch {
     }
 
     /**
-     * The deadline of what is asked from now on: AnalyzeStack gives each evidence source at least
-     * this share of its budget, and starts later, so no question asked here outlasts the one
-     * AnalyzeStack would ask (which would then ask it again). Counted from each evaluation, not
-     * from the first Analyze: a program may take minutes to register its resources.
+     * The time each evaluation may ask for, from its own start: AnalyzeStack gives each evidence
+     * source at least this share of its budget, and starts later, so no question asked here
+     * outlasts the one AnalyzeStack would ask (which would then ask it again). Counted from each
+     * evaluation, not from the first Analyze: a program may take minutes to register its resources.
      */
-    private deadlineFrom(now: number, config: MfaPolicyConfig): number {
-        return now + (config.verificationBudgetSeconds * 1000) / Math.max(1, config.acceptedEvidence.length);
+    private roundMs(config: MfaPolicyConfig): number {
+        return (config.verificationBudgetSeconds * 1000) / Math.max(1, config.acceptedEvidence.length);
     }
 
     private askTenantWide(config: MfaPolicyConfig): void {
         // No later than the first share evaluateUsers gives a source of the same budget, so the
         // evaluations below find these questions asked rather than asking them again.
-        const now = this.dependencies.now().getTime();
-        const request = { cloud: config.cloud, deadline: now + (this.deadlineFrom(now, config) - now) / Math.max(1, config.acceptedEvidence.length) };
+        const request = { cloud: config.cloud, deadline: this.dependencies.now().getTime() + this.roundMs(config) / Math.max(1, config.acceptedEvidence.length) };
         const { evidence } = this;
         if (config.acceptedEvidence.includes("conditionalAccess")) evidence.conditionalAccessPolicies(request).catch(() => undefined);
         if (config.acceptedEvidence.includes("securityDefaults")) evidence.securityDefaultsEnabled(request).catch(() => undefined);
@@ -175,7 +174,7 @@ export class EvidencePrefetch {
 
     private async evaluate(): Promise<void> {
         const config = this.config!;
-        const deadline = this.deadlineFrom(this.dependencies.now().getTime(), config);
+        const deadline = this.dependencies.now().getTime() + this.roundMs(config);
         try {
             // The resources seen before the names are resolved: one analyzed meanwhile could name a user
             // whose name is still unresolved, and would be taken for an outsider; the next evaluation has it.
@@ -241,10 +240,6 @@ export class EvidencePrefetch {
  * the state it leads to) next to AnalyzeStack's own questions, and go on deciding users with the
  * CPU AnalyzeStack needs. The refusal ends the evaluation (`evaluate` catches it).
  */
-function acceptingFailures(evidence: MfaEvidence): MfaEvidence {
-    return wrapQuestions(evidence, (args, ask) => ask(...args.slice(0, -1), { ...(args.at(-1) as EvidenceRequest), acceptFailures: true }));
-}
-
 function untilStopped(evidence: MfaEvidence, isStopped: () => boolean): MfaEvidence {
     return wrapQuestions(evidence, (args, ask) => (isStopped() ? Promise.reject(new Error("the prefetch stopped: AnalyzeStack had started")) : ask(...args)));
 }

@@ -97,9 +97,14 @@ export function wrapQuestions(evidence: MfaEvidence, wrap: (args: unknown[], ask
     return wrapped as unknown as MfaEvidence;
 }
 
+/** The same evidence, every request given `marks` (for example `{ shareInFlight: true }`). */
+export function withRequestMarks(evidence: MfaEvidence, marks: Pick<EvidenceRequest, "shareInFlight" | "acceptFailures">): MfaEvidence {
+    return wrapQuestions(evidence, (args, ask) => ask(...args.slice(0, -1), { ...(args.at(-1) as EvidenceRequest), ...marks }));
+}
+
 /** The same evidence, every request marked `shareInFlight`. */
 export function sharingInFlight(evidence: MfaEvidence): MfaEvidence {
-    return wrapQuestions(evidence, (args, ask) => ask(...args.slice(0, -1), { ...(args.at(-1) as EvidenceRequest), shareInFlight: true }));
+    return withRequestMarks(evidence, { shareInFlight: true });
 }
 
 export interface GraphMfaEvidenceOptions {
@@ -149,9 +154,11 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         const byId = askedAbout(connection.graphBaseUrl, question);
         // A question still in flight for a caller with more time (an Analyze-time prefetch on other
         // settings) is asked again: this caller must get its own answer, or its own error, by its deadline.
+        // For a caller that accepts failures, one already in is the answer, unless it only ran out of time.
+        const takenAsAnswer = (failure: unknown) => request.acceptFailures === true && !isOutOfTime(failure);
         const mustAsk = (entry: Asked | undefined) =>
             entry === undefined ||
-            (!entry.kept && !(request.acceptFailures && !isOutOfTime(entry.value))) ||
+            (!entry.kept && !takenAsAnswer(entry.value)) ||
             (!request.shareInFlight && entry.inFlight && entry.askedUntil > request.deadline);
         // One id per case-insensitive name, the last spelling given.
         const unique = new Map<string, string>();
@@ -209,8 +216,8 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
         // our own deadline; its failure is already forgotten, so ask again with the time we have.
         const gaveUpEarly = ids.filter((id) => {
             const answer = settled.get(id);
-            // Asked again only where it would be sent again: for a caller that accepts failures, one that ran out of time.
-            if (!isUnverified(answer) || (request.acceptFailures && !isOutOfTime(answer))) return false;
+            // Only what would be sent again, or the retry would find the same failure and recurse.
+            if (!isUnverified(answer) || takenAsAnswer(answer)) return false;
             const entry = byId.get(id.toLowerCase());
             return entry !== undefined && entry.askedUntil < request.deadline && !entry.kept;
         });
