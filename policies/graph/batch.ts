@@ -1,4 +1,5 @@
 import { GraphOptions } from "./defaults";
+import { IdleTime } from "./idleCollection";
 import { GraphLimit, graphLimitOf, ThrottleAnswer, ThrottleLimiter } from "./limiter";
 import { parseRetryAfterMs, retryDelayMs, sleep } from "./retry";
 import { GraphRequest, GraphResponse, GraphTransport, GraphTransportError } from "./types";
@@ -12,6 +13,8 @@ export interface BatchRunOptions extends GraphOptions {
     credential?: CredentialRefreshes;
     /** Shared by every runner of one connection, so all of them pace to the one budget Graph gives the app. */
     throttle?: ThrottleLimiter;
+    /** Told when every request of a lane waits: the process may use the time (`collectGarbageWhileWaiting`). */
+    idle?: IdleTime;
     /** Epoch ms after which nothing more is sent; unanswered requests fail with the budget error. */
     deadline: number;
 }
@@ -82,7 +85,9 @@ export class BatchRunner {
                     if (queue.length === 0 && inFlight === 0) return;
                     // Without a time to wait for (the throttle waits on answers in flight), look again soon.
                     const wakeAt = ready.length === 0 ? Math.min(...queue.map((r) => r.notBefore), now + 50) : (sendableAt ?? now + 50);
-                    await this.clock.sleep(Math.max(1, Math.min(wakeAt, deadline) - now));
+                    const waitMs = Math.max(1, Math.min(wakeAt, deadline) - now);
+                    this.options.idle?.waiting(waitMs, now);
+                    await this.clock.sleep(waitMs);
                     continue;
                 }
                 removeSent(queue, ready);

@@ -4,6 +4,7 @@ import { GraphConnection, GraphConnectionError, resolveGraphConnection } from ".
 import { credentialFor } from "./credential";
 import { GRAPH_DEFAULTS, GraphOptions } from "./defaults";
 import { createGraphClientTransport } from "./graphClientTransport";
+import { collectGarbageWhileWaiting, IdleTime } from "./idleCollection";
 import { ThrottleLimiter } from "./limiter";
 import {
     Answer,
@@ -112,6 +113,8 @@ export interface GraphMfaEvidenceOptions {
     graph?: Partial<GraphOptions>;
     /** Builds the transport for a connection; the default is the Graph client with `DefaultAzureCredential`. */
     transportFor?: (connection: GraphConnection) => GraphTransport;
+    /** What the process does while Graph's throttle holds every request; the default collects garbage. */
+    idle?: IdleTime;
 }
 
 /**
@@ -124,6 +127,7 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
     const env = options.env ?? process.env;
     const graphOptions = { ...GRAPH_DEFAULTS, ...options.graph };
     const transportFor = options.transportFor ?? ((connection) => createGraphClientTransport(connection, () => credentialFor(connection, env)));
+    const idle = options.idle ?? collectGarbageWhileWaiting(graphOptions);
     // One process signs in to one tenant, so one Graph root is one budget: its runners share the throttle.
     const transports = new Map<string, { transport: GraphTransport; credential: CredentialRefreshes; throttle: ThrottleLimiter }>();
     /** What was asked, by Graph root and question, then by lower-case id: one entry an id, not a string key each. */
@@ -171,7 +175,7 @@ export function graphMfaEvidence(options: GraphMfaEvidenceOptions = {}): MfaEvid
                 connected = { transport: transportFor(connection), credential: { generation: 0 }, throttle: new ThrottleLimiter(graphOptions) };
                 transports.set(connection.graphBaseUrl, connected);
             }
-            const runner = new BatchRunner(connected.transport, { ...graphOptions, version, deadline: request.deadline, credential: connected.credential, throttle: connected.throttle });
+            const runner = new BatchRunner(connected.transport, { ...graphOptions, version, deadline: request.deadline, credential: connected.credential, throttle: connected.throttle, idle });
             // One promise for the whole read, not one an id: each prefetch evaluation asks about every
             // user seen so far, and answers already in are read off their entries without waiting.
             const entries = toAsk.map((id): [string, Asked] => [id, { askedUntil: request.deadline, inFlight: true, kept: true }]);

@@ -263,6 +263,21 @@ describe("BatchRunner.getAll", () => {
             for (const path of pathsOf(400)) assertStatus(outcomes.get(path), 200);
         });
 
+        it("tells the idle hook how long each lane will wait for a Retry-After", async () => {
+            const clock = new FakeClock();
+            const throttled = reply(429, undefined, { "Retry-After": "2" });
+            // Lane A is throttled at 100 ms, lanes B to H answered at 150 ms: all wait until 2,100 ms.
+            const transport = new FakeGraphTransport({ perUrl: { [pathOf(1)]: [throttled] }, outer: [slowly(clock, 100), ...slowSteps(clock, 7, 150), ...slowSteps(clock, 30, 100)] }, clock);
+            const throttle = new ThrottleLimiter({ ...GRAPH_DEFAULTS, throttleMinUnitsPerWindow: 8000 });
+            const waits: { ms: number; now: number }[] = [];
+            const runner = new BatchRunner(transport, runOptions({ throttle, idle: { waiting: (ms, now) => waits.push({ ms, now }) } }), clock);
+
+            await runner.getAll(pathsOf(400));
+
+            const pauses = waits.filter((wait) => wait.ms >= 1_000);
+            assert.deepEqual(pauses, [{ ms: 2_000, now: 100 }, ...Array.from({ length: 7 }, () => ({ ms: 1_950, now: 150 }))]);
+        });
+
         it("holds the lanes of every runner that shares the throttle", async () => {
             const clock = new FakeClock();
             const throttled = reply(429, undefined, { "Retry-After": "2" });

@@ -1,8 +1,7 @@
 import * as assert from "node:assert/strict";
 import { Session } from "node:inspector";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { GraphConnection } from "../../../policies/graph/connection";
+import { nodeHeap } from "../../../policies/graph/idleCollection";
 import { graphMfaEvidence } from "../../../policies/graph/mfaEvidence";
 import { PerUserMfaAnswer, requirementsPath } from "../../../policies/graph/perUserMfa";
 import { ANSWER_EACH, FakeGraphTransport, mfaState, reply, TransportScript } from "./fakeTransport";
@@ -31,8 +30,7 @@ const asked = (...objectIds: string[]) => objectIds.map((objectId, index) => `${
 
 /** V8's full collection, for a test of what the cache lets go of (mocha runs without --expose-gc). */
 function collectGarbage(): void {
-    setFlagsFromString("--expose-gc");
-    (runInNewContext("gc") as () => void)();
+    assert.ok(nodeHeap.collectGarbage(), "a full collection");
 }
 
 function assertUnverified(answer: PerUserMfaAnswer | undefined, reason: RegExp): void {
@@ -176,6 +174,27 @@ describe("graphMfaEvidence", () => {
         assert.deepEqual(askedUrls(), [[asked("u1"), asked("u1")]]);
         assertUnverified(answer.get("u1"), /^Graph kept throttling the requests \(HTTP 429\) until the verification time budget ran out$/);
         assert.ok(Date.now() - started < 1_000, `answered after ${Date.now() - started} ms`);
+    });
+
+    it("tells the process's idle hook when Graph's throttle holds back requests ready to go", async () => {
+        const waits: number[] = [];
+        const throttled = reply(429, undefined, { "Retry-After": "1" });
+        const transports: FakeGraphTransport[] = [];
+        const evidence = graphMfaEvidence({
+            env: {},
+            // One request at a time: u2 is ready while the Retry-After u1 got holds every lane.
+            graph: { batchSize: 1, maxBatchesInFlight: 1 },
+            transportFor: () => {
+                transports.push(new FakeGraphTransport({ perUrl: { [requirementsPath("u1")]: [throttled] } }));
+                return transports[0];
+            },
+            idle: { waiting: (ms) => waits.push(ms) },
+        });
+
+        const answers = await evidence.perUserMfaStates(["u1", "u2"], inOneMinute());
+
+        assert.deepEqual([...answers.values()], [{ kind: "state", state: "enforced" }, { kind: "state", state: "enforced" }]);
+        assert.ok(waits.some((ms) => ms > 900 && ms <= 1_000), `waits: ${waits.join(", ")} ms`);
     });
 
     it("asks the beta version, through $batch, within the request's deadline", async () => {
