@@ -13,7 +13,7 @@ export interface BatchRunOptions extends GraphOptions {
     credential?: CredentialRefreshes;
     /** Shared by every runner of one connection, so all of them pace to the one budget Graph gives the app. */
     throttle?: ThrottleLimiter;
-    /** Told when every request of a lane waits: the process may use the time (`collectGarbageWhileWaiting`). */
+    /** Told how long the throttle holds back requests ready to go: the process may use the time (`collectGarbageWhileWaiting`). */
     idle?: IdleTime;
     /** Epoch ms after which nothing more is sent; unanswered requests fail with the budget error. */
     deadline: number;
@@ -86,7 +86,7 @@ export class BatchRunner {
                     // Without a time to wait for (the throttle waits on answers in flight), look again soon.
                     const wakeAt = ready.length === 0 ? Math.min(...queue.map((r) => r.notBefore), now + 50) : (sendableAt ?? now + 50);
                     const waitMs = Math.max(1, Math.min(wakeAt, deadline) - now);
-                    this.options.idle?.waiting(waitMs, now);
+                    if (sendableAt !== undefined) this.options.idle?.waiting(waitMs, now);
                     await this.clock.sleep(waitMs);
                     continue;
                 }
