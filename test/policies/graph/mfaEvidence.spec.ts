@@ -2,17 +2,18 @@ import * as assert from "node:assert/strict";
 import { Session } from "node:inspector";
 import { GraphConnection } from "../../../policies/graph/connection";
 import { nodeHeap } from "../../../policies/graph/idleCollection";
-import { graphMfaEvidence } from "../../../policies/graph/mfaEvidence";
+import { graphMfaEvidence, GraphMfaEvidenceOptions } from "../../../policies/graph/mfaEvidence";
 import { PerUserMfaAnswer, requirementsPath } from "../../../policies/graph/perUserMfa";
 import { ANSWER_EACH, FakeGraphTransport, mfaState, reply, TransportScript } from "./fakeTransport";
 
 const inOneMinute = () => ({ deadline: Date.now() + 60_000 });
 
 /** `graphMfaEvidence` with a spy in place of the real transport factory. */
-function setUp(env: NodeJS.ProcessEnv = {}, script: TransportScript = {}) {
+function setUp(env: NodeJS.ProcessEnv = {}, script: TransportScript = {}, options: Pick<GraphMfaEvidenceOptions, "graph" | "idle"> = {}) {
     const connections: GraphConnection[] = [];
     const transports: FakeGraphTransport[] = [];
     const evidence = graphMfaEvidence({
+        ...options,
         env,
         transportFor: (connection) => {
             connections.push(connection);
@@ -179,17 +180,8 @@ describe("graphMfaEvidence", () => {
     it("tells the process's idle hook when Graph's throttle holds back requests ready to go", async () => {
         const waits: number[] = [];
         const throttled = reply(429, undefined, { "Retry-After": "1" });
-        const transports: FakeGraphTransport[] = [];
-        const evidence = graphMfaEvidence({
-            env: {},
-            // One request at a time: u2 is ready while the Retry-After u1 got holds every lane.
-            graph: { batchSize: 1, maxBatchesInFlight: 1 },
-            transportFor: () => {
-                transports.push(new FakeGraphTransport({ perUrl: { [requirementsPath("u1")]: [throttled] } }));
-                return transports[0];
-            },
-            idle: { waiting: (ms) => waits.push(ms) },
-        });
+        // One request at a time: u2 is ready while the Retry-After u1 got holds every lane.
+        const { evidence } = setUp({}, { perUrl: { [requirementsPath("u1")]: [throttled] } }, { graph: { batchSize: 1, maxBatchesInFlight: 1 }, idle: { waiting: (ms) => waits.push(ms) } });
 
         const answers = await evidence.perUserMfaStates(["u1", "u2"], inOneMinute());
 
