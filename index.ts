@@ -2,6 +2,7 @@ import { PolicyPack } from "@pulumi/policy";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { conditionalAccessMfaEnforced } from "./policies/conditionalAccessMfaEnforced";
+import { nodeHeap } from "./policies/graph/idleCollection";
 import { graphMfaEvidence } from "./policies/graph/mfaEvidence";
 import { graphRootFor, nonPrivilegedUserMfa } from "./policies/nonPrivilegedUserMfa";
 import { reportFrom } from "./policies/report/buildReport";
@@ -24,6 +25,7 @@ const dependencies: PolicyDependencies = {
     now: () => new Date(),
     env: process.env,
     analyzeTimeSettings: {},
+    heap: nodeHeap,
     // CI report files (ENTRA_MFA_GUARD_REPORT, GITHUB_STEP_SUMMARY), rewritten as each rule completes.
     onEvaluated: async (results) => {
         // Building the report costs time and memory in proportion to the users: only when a file is wanted.

@@ -73,6 +73,8 @@ export class EvidencePrefetch {
     private lastEvaluationCpuMs = 0;
     private config?: MfaPolicyConfig;
     private stopped = false;
+    /** A resource of a kind the inventory reads was observed (and evaluations were scheduled). */
+    private observedAny = false;
 
     constructor(
         private readonly dependencies: PrefetchDependencies,
@@ -90,6 +92,7 @@ export class EvidencePrefetch {
             if (!kind || this.stopped) return;
             const props = copyPropertyBag(resource.props, (error) => error instanceof UnknownValueError, READ_PROPERTIES[kind]);
             this.snapshots.set(resource.urn, { urn: resource.urn, type: resource.type, name: resource.name, props, propertyDependencies: {} });
+            this.observedAny = true;
             if (kind === "user" && typeof props.userPrincipalName === "string" && props.objectId === undefined) {
                 this.principalNames.set(resource.urn, props.userPrincipalName);
                 const key = props.userPrincipalName.toLowerCase();
@@ -109,8 +112,9 @@ export class EvidencePrefetch {
     /**
      * Called when `AnalyzeStack` starts: it asks for whatever is still missing itself, so a scheduled
      * evaluation would only take the CPU it needs. Requests already sent go on; their answers are shared.
+     * Returns whether the prefetch had observed any resource (its leftovers are then on the heap), each time it is called.
      */
-    stop(): void {
+    stop(): boolean {
         this.stopped = true;
         if (this.timer) clearTimeout(this.timer);
         this.timer = undefined;
@@ -121,6 +125,7 @@ export class EvidencePrefetch {
         this.unresolved.clear();
         this.objectIdByName.clear();
         this.urnByObjectId.clear();
+        return this.observedAny;
     }
 
     /** Resolves once no prefetch is scheduled or waiting for answers (for tests and benchmarks). */

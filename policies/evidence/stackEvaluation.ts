@@ -1,6 +1,8 @@
 import { PolicyResource, UnknownValueError } from "@pulumi/policy";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "../config";
 import { evaluateUsers, Rule, StackEvaluation } from "./evaluate";
+import { GRAPH_DEFAULTS } from "../graph/defaults";
+import { HeapRuntime } from "../graph/idleCollection";
 import { MfaEvidence } from "../graph/mfaEvidence";
 import { EvidencePrefetch } from "./prefetch";
 import { buildInventory } from "../inventory/buildInventory";
@@ -19,9 +21,22 @@ export interface PolicyDependencies {
     analyzeTimeSettings?: { config?: MfaPolicyConfig };
     /** Records each resource `Analyze` sees, to gather evidence before `AnalyzeStack` arrives (`EvidencePrefetch`). */
     prefetch?: Pick<EvidencePrefetch, "observe" | "stop" | "stackUser">;
+    /** Collects garbage where an AnalyzeStack call has just left much of it (`StackEvaluator`); nothing is collected without it. */
+    heap?: HeapRuntime;
     /** Called with every rule evaluated so far for a stack, each time one completes (CI report files). */
     onEvaluated?: (results: RuleResults) => void | Promise<void>;
 }
+
+/**
+ * When a full collection inside AnalyzeStack is worth its time: it costs about 0.5 ms per MB the
+ * heap still holds (0.27 s at 10,000 users on 2 CPUs), on the critical path.
+ */
+export const STACK_COLLECTION = {
+    /** A smaller heap holds too little garbage to lower the peak (the idle collection's floor). */
+    minHeapBytes: GRAPH_DEFAULTS.idleCollectionMinHeapBytes,
+    /** At least this many users reported make a response whose encoding alone allocates over 12 MB. */
+    minReportedVerdicts: 1_000,
+};
 
 /** An evaluation, or the error that stopped it (reported as unverified, never as a violation). */
 export type EvaluationResult = { evaluation: StackEvaluation } | { failure: string };
@@ -42,6 +57,8 @@ interface StackMemo {
     config: MfaPolicyConfig;
     /** The stack's one time budget, shared by every rule. */
     deadline: number;
+    /** Analyze calls were seen before this AnalyzeStack: the prefetch's leftovers are on the heap. */
+    afterPrefetch: boolean;
     /** The stack's identity resources until the evaluation has read them; let go of then. */
     snapshots?: StackResourceSnapshot[];
     /** Both rules in one pass, started by whichever rule is asked for first: one set of Graph batches serves both. */
@@ -68,8 +85,8 @@ export class StackEvaluator {
      * Graph answers: the SDK decodes the next policy's copy meanwhile.
      */
     evaluate(resources: readonly PolicyResource[], rule: Rule, config?: MfaPolicyConfig): Promise<RuleResult> {
-        this.dependencies.prefetch?.stop();
-        const memo = this.memoFor(resources, rule, config);
+        const afterPrefetch = this.dependencies.prefetch?.stop() ?? false;
+        const memo = this.memoFor(resources, rule, config, afterPrefetch);
         if (!memo) return Promise.resolve({ rule, result: { failure: "the stack's resources could not be read" }, config: config ?? DEFAULT_CONFIG });
         // A memo serves each rule once (`memoFor`), so this rule has no result in it yet.
         const result = this.run(memo, rule);
@@ -82,14 +99,20 @@ export class StackEvaluator {
         return result.then((value) => value);
     }
 
-    /** Every rule evaluated for this stack so far. Not `async`: nothing of `resources` may be held across the wait. */
+    /**
+     * Every rule evaluated for this stack so far, for the pack's last stack policy. Not `async`:
+     * nothing of `resources` may be held across the wait.
+     */
     evaluated(resources: readonly PolicyResource[]): Promise<RuleResults> {
         const memo = this.memoFor(resources, "unverified");
         if (!memo) return Promise.resolve([{ rule: "non-privileged", result: { failure: "the stack's resources could not be read" }, config: DEFAULT_CONFIG }]);
-        return Promise.all(memo.byRule.values()).then(() => memo.settled);
+        return Promise.all(memo.byRule.values()).then(() => {
+            this.collectBeforeResponse(memo.settled);
+            return memo.settled;
+        });
     }
 
-    private memoFor(resources: readonly PolicyResource[], caller: string, config?: MfaPolicyConfig): StackMemo | undefined {
+    private memoFor(resources: readonly PolicyResource[], caller: string, config?: MfaPolicyConfig, afterPrefetch = false): StackMemo | undefined {
         const sameSettings = (memo: StackMemo) => config === undefined || JSON.stringify(config) === JSON.stringify(memo.config);
         // The SDK calls the stack policies of one AnalyzeStack one after the other, each with its own
         // copy of the same resources; a new AnalyzeStack starts again with a policy already served.
@@ -109,12 +132,15 @@ export class StackEvaluator {
         }
         const settings = config ?? DEFAULT_CONFIG;
         const deadline = this.dependencies.now().getTime() + settings.verificationBudgetSeconds * 1000;
-        this.memo = { resourceCount: resources.length, served: new Set([caller]), config: settings, deadline, snapshots, byRule: new Map(), settled: [] };
+        this.memo = { resourceCount: resources.length, served: new Set([caller]), config: settings, deadline, afterPrefetch, snapshots, byRule: new Map(), settled: [] };
         return this.memo;
     }
 
     private async run(memo: StackMemo, rule: Rule): Promise<RuleResult> {
-        memo.evaluation ??= this.evaluateBothRules(memo);
+        memo.evaluation ??= this.evaluateBothRules(memo).then((result) => {
+            if (memo.afterPrefetch) this.collectGarbage();
+            return result;
+        });
         const shared = await memo.evaluation;
         const result: EvaluationResult =
             "evaluation" in shared ? { evaluation: { ...shared.evaluation, verdicts: shared.evaluation.verdicts.filter((v) => v.rule === rule) } } : shared;
@@ -137,6 +163,34 @@ export class StackEvaluator {
         } catch (error) {
             return { failure: `the pack failed while evaluating the stack (${messageOf(error)})` };
         }
+    }
+
+    /**
+     * Why collect inside AnalyzeStack at all: V8 runs no full collection in a short AnalyzeStack, so
+     * whatever dies there stays on the heap while the SDK decodes the stack again for each later
+     * stack policy and then encodes the response, where the process peaks. Two kinds of garbage
+     * are worth a collection's time (measured at 10,000 users, preview-shaped, `npm run bench`):
+     * - after an evaluation that followed Analyze calls: the prefetch's rounds, the AnalyzeStack
+     *   request's buffers (46 MB) and the evaluation's own working set. Collected here, the SDK's
+     *   next decodes reuse the space; the pack peaked 137 MB above the SDK floor pack without it;
+     * - before a large response: @pulumi/policy's encoder (google-protobuf) keeps each byte of it as
+     *   an element of a JavaScript array: 42 MB of heap for the 2.8 MB response of 3,340 violations
+     *   (`node bin/bench/responseEncodingMemory.js`), which must find room on a heap already full.
+     * Without Analyze calls, a stack this large has the pack wait on Graph's throttle inside
+     * AnalyzeStack, where the idle collection (`collectGarbageWhileWaiting`) does the first's work
+     * at no cost in wall time.
+     */
+    private collectGarbage(): void {
+        const heap = this.dependencies.heap;
+        if (heap && heap.heapUsedBytes() >= STACK_COLLECTION.minHeapBytes) heap.collectGarbage();
+    }
+
+    private collectBeforeResponse(settled: RuleResults): void {
+        const reported = settled.reduce(
+            (count, { result }) => count + ("evaluation" in result ? result.evaluation.verdicts.filter((v) => v.kind === "noncompliant" || v.kind === "unverified").length : 0),
+            0,
+        );
+        if (reported >= STACK_COLLECTION.minReportedVerdicts) this.collectGarbage();
     }
 }
 

@@ -80,6 +80,19 @@ describe("EvidencePrefetch", () => {
         assert.deepEqual(evidence.asked, ["conditionalAccess", "securityDefaults"]);
     });
 
+    it("tells each stop whether it had observed a resource the inventory reads, so AnalyzeStack knows its leftovers are on the heap", async () => {
+        const prefetch = prefetchWith(recordingEvidence());
+        prefetch.observe({ urn: "urn:pulumi:dev::p::azure-native:storage:StorageAccount::data", type: "azure-native:storage:StorageAccount", name: "data", props: {} }, DEFAULT_CONFIG);
+        assert.equal(prefetchWith(recordingEvidence()).stop(), false, "nothing observed");
+        assert.equal(prefetch.stop(), false, "only a resource the inventory does not read");
+
+        const observing = prefetchWith(recordingEvidence());
+        observing.observe(ownerAssignment("a", "id-a"), DEFAULT_CONFIG);
+        await observing.settled();
+        assert.equal(observing.stop(), true);
+        assert.equal(observing.stop(), true, "and again for the next stack policy");
+    });
+
     describe("users known by name", () => {
         it("turns their names into object ids and asks about them as AnalyzeStack will, the assignments naming them the stack's own", async () => {
             const evidence = evidenceWithAliceAs("id-alice");

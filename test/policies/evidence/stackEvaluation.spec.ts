@@ -2,7 +2,7 @@ import * as assert from "node:assert/strict";
 import { PolicyResource, unknownCheckingProxy } from "@pulumi/policy";
 import { DEFAULT_CONFIG, MfaPolicyConfig } from "../../../policies/config";
 import { Rule } from "../../../policies/evidence/evaluate";
-import { EvaluationResult, PolicyDependencies, RuleResult, RuleResults, snapshotIdentityResources, StackEvaluator } from "../../../policies/evidence/stackEvaluation";
+import { EvaluationResult, PolicyDependencies, RuleResult, RuleResults, snapshotIdentityResources, STACK_COLLECTION, StackEvaluator } from "../../../policies/evidence/stackEvaluation";
 import { MfaEvidence } from "../../../policies/graph/mfaEvidence";
 import { UNKNOWN } from "../../../policies/inventory/propertyValues";
 import { builtInRoleCatalog } from "../../../policies/roles/catalog";
@@ -163,11 +163,81 @@ describe("StackEvaluator", () => {
 
     it("stops the Analyze-time prefetch as soon as a stack policy asks", async () => {
         let stops = 0;
-        const prefetch = { observe: () => undefined, stackUser: async () => undefined, stop: () => void stops++ };
+        const prefetch = { observe: () => undefined, stackUser: async () => undefined, stop: () => (stops++, false) };
         const evaluator = evaluatorWith(disabledForBoth(), { prefetch });
         const pending = evaluator.evaluate(decodedStack(), "non-privileged", DEFAULT_CONFIG);
         assert.equal(stops, 1);
         await pending;
+    });
+});
+
+describe("StackEvaluator's collections inside AnalyzeStack", () => {
+    /** A heap that reports `usedBytes` and records, at each collection, how many questions Graph had been asked. */
+    function fakeHeap(usedBytes: number, asked: () => number) {
+        const collections: number[] = [];
+        return { collections, heapUsedBytes: () => usedBytes, collectGarbage: () => (collections.push(asked()), true) };
+    }
+    const prefetchThatSaw = (observed: boolean) => ({ observe: () => undefined, stackUser: async () => undefined, stop: () => observed });
+
+    it("collects once, after the evaluation and before the next policy, when Analyze calls came first and the heap is large", async () => {
+        const evidence = disabledForBoth();
+        const heap = fakeHeap(STACK_COLLECTION.minHeapBytes, () => evidence.asked.length);
+        const evaluator = evaluatorWith(evidence, { prefetch: prefetchThatSaw(true), heap });
+        await evaluator.evaluate(decodedStack(), "non-privileged", DEFAULT_CONFIG);
+        // After all three questions of the evaluation, before the policy that asked got its result.
+        assert.deepEqual(heap.collections, [3]);
+        await evaluator.evaluate(decodedStack(), "privileged");
+        await evaluator.evaluated(decodedStack());
+        // Two users reported: the response is too small to collect before it.
+        assert.deepEqual(heap.collections, [3]);
+    });
+
+    it("does not collect after an evaluation without Analyze calls before it, nor with a heap below the floor", async () => {
+        for (const [observed, usedBytes] of [
+            [false, 2 * STACK_COLLECTION.minHeapBytes],
+            [true, STACK_COLLECTION.minHeapBytes - 1],
+        ] as const) {
+            const heap = fakeHeap(usedBytes, () => 0);
+            await oneAnalyzeStack(evaluatorWith(disabledForBoth(), { prefetch: prefetchThatSaw(observed), heap }), DEFAULT_CONFIG);
+            assert.deepEqual(heap.collections, [], `observed ${observed}, heap ${usedBytes}`);
+        }
+    });
+
+    it("collects before the response of the last policy once it reports enough users, with or without Analyze calls", async () => {
+        // `count` users without a role: every other one has per-user MFA disabled (noncompliant), the
+        // others get no answer from Graph (unverified); both kinds are reported.
+        const disabled = Object.fromEntries(
+            Array.from({ length: STACK_COLLECTION.minReportedVerdicts }, (_, index) => [guidFrom(`user:user${index}`), index % 2 === 0 ? { kind: "state", state: "disabled" } : undefined]),
+        );
+        const stackOf = (count: number) => () => Array.from({ length: count }, (_, index) => policyResourceOf(user({ name: `user${index}` })));
+        for (const [count, expected] of [
+            [STACK_COLLECTION.minReportedVerdicts, 1],
+            [STACK_COLLECTION.minReportedVerdicts - 1, 0],
+        ] as const) {
+            const heap = fakeHeap(STACK_COLLECTION.minHeapBytes, () => 0);
+            const evaluator = evaluatorWith(recordingEvidence(false, { perUser: disabled }), { heap });
+            const stack = stackOf(count);
+            await evaluator.evaluate(stack(), "non-privileged", DEFAULT_CONFIG);
+            await evaluator.evaluate(stack(), "privileged");
+            assert.equal(heap.collections.length, 0, "nothing before the last policy");
+            const all = await evaluator.evaluated(stack());
+            const kinds = all.flatMap(({ result }) => ("evaluation" in result ? result.evaluation.verdicts : [])).map((v) => v.kind);
+            assert.deepEqual([kinds.filter((k) => k === "noncompliant").length, kinds.filter((k) => k === "unverified").length], [Math.ceil(count / 2), Math.floor(count / 2)]);
+            assert.equal(heap.collections.length, expected, `${count} users reported`);
+        }
+    });
+
+    it("counts only the users reported, not those found compliant", async () => {
+        const ids = Array.from({ length: STACK_COLLECTION.minReportedVerdicts }, (_, index) => guidFrom(`user:user${index}`));
+        // Every user but one has per-user MFA enforced: one report, no collection.
+        const enforced = Object.fromEntries(ids.slice(1).map((id) => [id, { kind: "state", state: "enforced" }]));
+        const heap = fakeHeap(STACK_COLLECTION.minHeapBytes, () => 0);
+        const evaluator = evaluatorWith(recordingEvidence(false, { perUser: enforced }), { heap });
+        const stack = () => ids.map((_, index) => policyResourceOf(user({ name: `user${index}` })));
+        await evaluator.evaluate(stack(), "non-privileged", DEFAULT_CONFIG);
+        const all = await evaluator.evaluated(stack());
+        assert.equal(all[0].result && "evaluation" in all[0].result ? all[0].result.evaluation.verdicts.filter((v) => v.kind === "compliant").length : -1, ids.length - 1);
+        assert.deepEqual(heap.collections, []);
     });
 });
 
