@@ -182,7 +182,11 @@ export class StackEvaluator {
      */
     private collectGarbage(): void {
         const heap = this.dependencies.heap;
-        if (heap && heap.heapUsedBytes() >= STACK_COLLECTION.minHeapBytes) heap.collectGarbage();
+        try {
+            if (heap && heap.heapUsedBytes() >= STACK_COLLECTION.minHeapBytes) heap.collectGarbage();
+        } catch {
+            // Memory only: whatever goes wrong here, the verdicts stand.
+        }
     }
 
     private collectBeforeResponse(settled: RuleResults): void {

@@ -227,6 +227,18 @@ describe("StackEvaluator's collections inside AnalyzeStack", () => {
         }
     });
 
+    it("keeps every verdict when the heap fails to report its size or to collect", async () => {
+        const failing = [
+            { heapUsedBytes: () => { throw new Error("no statistics"); }, collectGarbage: () => true },
+            { heapUsedBytes: () => STACK_COLLECTION.minHeapBytes, collectGarbage: (): boolean => { throw new Error("no gc"); } },
+        ];
+        for (const heap of failing) {
+            const { nonPrivileged, privileged } = await oneAnalyzeStack(evaluatorWith(disabledForBoth(), { prefetch: prefetchThatSaw(true), heap }), DEFAULT_CONFIG);
+            assert.deepEqual(verdictsOf(nonPrivileged.result), ["non-privileged alice@contoso.onmicrosoft.com noncompliant"]);
+            assert.deepEqual(verdictsOf(privileged.result), ["privileged bob@contoso.onmicrosoft.com noncompliant"]);
+        }
+    });
+
     it("counts only the users reported, not those found compliant", async () => {
         const ids = Array.from({ length: STACK_COLLECTION.minReportedVerdicts }, (_, index) => guidFrom(`user:user${index}`));
         // Every user but one has per-user MFA enforced: one report, no collection.
