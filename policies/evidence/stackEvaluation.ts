@@ -31,7 +31,7 @@ export interface PolicyDependencies {
  * When a full collection inside AnalyzeStack is worth its time: it costs about 0.5 ms per MB the
  * heap still holds (0.27 s at 10,000 users on 2 CPUs), on the critical path.
  */
-export const STACK_COLLECTION = {
+export const STACK_COLLECTION: { readonly minHeapBytes: number; readonly minReportedVerdicts: number } = {
     /** A smaller heap holds too little garbage to lower the peak (the idle collection's floor). */
     minHeapBytes: GRAPH_DEFAULTS.idleCollectionMinHeapBytes,
     /** At least this many users reported make a response whose encoding alone allocates over 12 MB. */
