@@ -77,8 +77,6 @@ export class EvidencePrefetch {
     private lastEvaluationCpuMs = 0;
     private config?: MfaPolicyConfig;
     private stopped = false;
-    /** A resource of a kind the inventory reads was observed (and evaluations were scheduled). */
-    private observedAny = false;
 
     constructor(
         private readonly dependencies: PrefetchDependencies,
@@ -96,7 +94,6 @@ export class EvidencePrefetch {
             if (!kind || this.stopped) return;
             const props = copyPropertyBag(resource.props, (error) => error instanceof UnknownValueError, READ_PROPERTIES[kind]);
             this.snapshots.set(resource.urn, { urn: resource.urn, type: resource.type, name: resource.name, props, propertyDependencies: {} });
-            this.observedAny = true;
             if (kind === "user" && typeof props.userPrincipalName === "string" && props.objectId === undefined) {
                 this.principalNames.set(resource.urn, props.userPrincipalName);
                 const key = props.userPrincipalName.toLowerCase();
@@ -129,7 +126,8 @@ export class EvidencePrefetch {
         this.unresolved.clear();
         this.objectIdByName.clear();
         this.urnByObjectId.clear();
-        return this.observedAny;
+        // Set by the first resource the inventory reads, which starts the gathering.
+        return this.askedTenantWide;
     }
 
     /** Resolves once no prefetch is scheduled or waiting for answers (for tests and benchmarks). */

@@ -57,8 +57,6 @@ interface StackMemo {
     config: MfaPolicyConfig;
     /** The stack's one time budget, shared by every rule. */
     deadline: number;
-    /** Analyze calls were seen before this AnalyzeStack: the prefetch's leftovers are on the heap. */
-    afterPrefetch: boolean;
     /** The stack's identity resources until the evaluation has read them; let go of then. */
     snapshots?: StackResourceSnapshot[];
     /** Both rules in one pass, started by whichever rule is asked for first: one set of Graph batches serves both. */
@@ -86,10 +84,10 @@ export class StackEvaluator {
      */
     evaluate(resources: readonly PolicyResource[], rule: Rule, config?: MfaPolicyConfig): Promise<RuleResult> {
         const afterPrefetch = this.dependencies.prefetch?.stop() ?? false;
-        const memo = this.memoFor(resources, rule, config, afterPrefetch);
+        const memo = this.memoFor(resources, rule, config);
         if (!memo) return Promise.resolve({ rule, result: { failure: "the stack's resources could not be read" }, config: config ?? DEFAULT_CONFIG });
         // A memo serves each rule once (`memoFor`), so this rule has no result in it yet.
-        const result = this.run(memo, rule);
+        const result = this.run(memo, rule, afterPrefetch);
         memo.byRule.set(rule, result);
         // A promise of its own for each caller: with the debugger on (run-policy-pack turns it on),
         // V8 links an awaited promise to the async function awaiting it (for async stack traces), so
@@ -112,7 +110,7 @@ export class StackEvaluator {
         });
     }
 
-    private memoFor(resources: readonly PolicyResource[], caller: string, config?: MfaPolicyConfig, afterPrefetch = false): StackMemo | undefined {
+    private memoFor(resources: readonly PolicyResource[], caller: string, config?: MfaPolicyConfig): StackMemo | undefined {
         const sameSettings = (memo: StackMemo) => config === undefined || JSON.stringify(config) === JSON.stringify(memo.config);
         // The SDK calls the stack policies of one AnalyzeStack one after the other, each with its own
         // copy of the same resources; a new AnalyzeStack starts again with a policy already served.
@@ -132,13 +130,14 @@ export class StackEvaluator {
         }
         const settings = config ?? DEFAULT_CONFIG;
         const deadline = this.dependencies.now().getTime() + settings.verificationBudgetSeconds * 1000;
-        this.memo = { resourceCount: resources.length, served: new Set([caller]), config: settings, deadline, afterPrefetch, snapshots, byRule: new Map(), settled: [] };
+        this.memo = { resourceCount: resources.length, served: new Set([caller]), config: settings, deadline, snapshots, byRule: new Map(), settled: [] };
         return this.memo;
     }
 
-    private async run(memo: StackMemo, rule: Rule): Promise<RuleResult> {
+    /** `afterPrefetch`: Analyze calls came before this AnalyzeStack, so the prefetch's leftovers are on the heap. */
+    private async run(memo: StackMemo, rule: Rule, afterPrefetch: boolean): Promise<RuleResult> {
         memo.evaluation ??= this.evaluateBothRules(memo).then((result) => {
-            if (memo.afterPrefetch) this.collectGarbage();
+            if (afterPrefetch) this.collectGarbage();
             return result;
         });
         const shared = await memo.evaluation;
